@@ -1,0 +1,46 @@
+"""refconv: machine-checked NumPy reference implementations of 2-D convolution and pooling.
+
+The seed API (NHWC, ``hparameters`` dicts, cache tuples) of the "Convolution model - Step by
+Step" notebook, correct and vectorised::
+
+    from refconv import conv_forward, conv_backward, pool_forward, pool_backward
+
+``refconv.stepwise`` holds the same functions as explicit loops for reading along.
+"""
+
+from refconv.seed import (
+    conv_backward,
+    conv_forward,
+    conv_single_step,
+    create_mask_from_window,
+    distribute_value,
+    pool_backward,
+    pool_forward,
+    zero_pad,
+)
+
+__version__ = "0.1.0"
+
+SEED_FUNCTIONS = (
+    "zero_pad",
+    "conv_single_step",
+    "conv_forward",
+    "conv_backward",
+    "pool_forward",
+    "create_mask_from_window",
+    "distribute_value",
+    "pool_backward",
+)
+
+__all__ = [
+    "zero_pad",
+    "conv_single_step",
+    "conv_forward",
+    "conv_backward",
+    "pool_forward",
+    "create_mask_from_window",
+    "distribute_value",
+    "pool_backward",
+    "SEED_FUNCTIONS",
+    "__version__",
+]
