@@ -1,12 +1,53 @@
-"""Command line: ``refconv [--version] COMMAND``."""
+"""Command line: ``refconv check [TARGET] ...`` (also ``python -m refconv check``).
+
+Exit status of ``check``: 0 when every present function conforms, 1 when any fails, 2 for a usage
+or load error (GUIDE.md section 2).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import refconv
+
+SEED_FUNCTIONS = refconv.SEED_FUNCTIONS
+
+
+def _functions(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SEED_FUNCTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown function(s) {unknown or text!r}; choose from {', '.join(SEED_FUNCTIONS)}"
+        )
+    return names
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,8 +56,194 @@ def build_parser() -> argparse.ArgumentParser:
         description="Machine-checked reference implementations of 2-D convolution and pooling.",
     )
     parser.add_argument("--version", action="version", version=f"refconv {refconv.__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    check = commands.add_parser(
+        "check",
+        help="check an implementation of the seed API against torch",
+        description=(
+            "Check each seed function that TARGET defines against torch, black-box, with "
+            "hypothesis-generated inputs; report the minimal counterexample of every failure."
+        ),
+    )
+    check.add_argument(
+        "target",
+        nargs="?",
+        default=None,
+        help="a .py file, a .ipynb notebook, an importable module, or a folder of submissions "
+        "(default: refconv's own seed API)",
+    )
+    check.add_argument(
+        "--functions",
+        type=_functions,
+        default=None,
+        metavar="NAMES",
+        help="comma-separated seed functions to check (default: all present)",
+    )
+    check.add_argument(
+        "--max-examples",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="generated examples per function (default: 100)",
+    )
+    check.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="random seed of the exploration, for reproducible runs (default: 0)",
+    )
+    check.add_argument(
+        "--ties",
+        choices=("torch", "subgradient", "all"),
+        default="torch",
+        help="tie policy for max pooling (default: torch)",
+    )
+    check.add_argument("--json", metavar="FILE", default=None, help="also write a JSON report")
+    check.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="per-call time limit for the checked code (default: 10)",
+    )
     return parser
+
+
+def _check_one(args: argparse.Namespace) -> int:
+    try:
+        from refconv.conformance.report import json_report, text_report
+        from refconv.conformance.runner import run_all
+        from refconv.conformance.target import TargetLoadError, load_target
+        from refconv.oracle import require_torch
+
+        require_torch()
+    except ImportError as exc:
+        print(f"refconv check: {exc}", file=sys.stderr)
+        return 2
+    options = {
+        "policy": args.ties,
+        "seed": args.seed,
+        "max_examples": args.max_examples,
+        "timeout": args.timeout,
+    }
+    try:
+        target = load_target(args.target)
+    except TargetLoadError as exc:
+        print(f"refconv check: cannot load {args.target}: {exc}", file=sys.stderr)
+        if args.json:
+            _write_json(
+                args.json,
+                {"target": args.target, "options": options, "error": str(exc), "results": []},
+            )
+        return 2
+    present = target.functions
+    names = args.functions if args.functions is not None else list(SEED_FUNCTIONS)
+    results = run_all(
+        target.namespace,
+        names,
+        max_examples=args.max_examples,
+        seed=args.seed,
+        policy=args.ties,
+        timeout=args.timeout,
+    )
+    has_forward = {
+        "conv_backward": "conv_forward" in present,
+        "pool_backward": "pool_forward" in present,
+    }
+    loader = target.repro_loader()
+    print(text_report(target.name, results, options, loader, has_forward, target.notes))
+    if args.json:
+        Path(args.json).write_text(
+            json_report(target.name, results, options, loader, has_forward, target.notes)
+        )
+    if not any(r.status != "missing" for r in results):
+        print(
+            f"refconv check: {target.name} defines none of the checked functions", file=sys.stderr
+        )
+        return 1
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _write_json(path: str, document: dict[str, Any]) -> None:
+    import json
+
+    Path(path).write_text(json.dumps(document, indent=2))
+
+
+def _check_folder(args: argparse.Namespace) -> int:
+    """Batch grading: each submission in its own process, one row each."""
+    import json
+
+    folder = Path(args.target)
+    submissions = sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
+    if not submissions:
+        print(f"refconv check: {folder} holds no .py or .ipynb files", file=sys.stderr)
+        return 2
+    rows, documents, codes = [], [], []
+    for path in submissions:
+        with tempfile.TemporaryDirectory() as tmp:
+            report = Path(tmp) / "report.json"
+            command = [
+                sys.executable,
+                "-m",
+                "refconv",
+                "check",
+                str(path),
+                "--json",
+                str(report),
+                "--max-examples",
+                str(args.max_examples),
+                "--seed",
+                str(args.seed),
+                "--ties",
+                args.ties,
+                "--timeout",
+                str(args.timeout),
+            ]
+            if args.functions:
+                command += ["--functions", ",".join(args.functions)]
+            try:
+                done = subprocess.run(
+                    command,
+                    capture_output=True,
+                    text=True,
+                    timeout=max(60.0, 40 * args.timeout),
+                    check=False,
+                )
+                code = done.returncode
+            except subprocess.TimeoutExpired:
+                code = 1
+            document = (
+                json.loads(report.read_text())
+                if report.exists()
+                else {"target": str(path), "error": f"exit status {code}", "results": []}
+            )
+        documents.append(document)
+        results = document.get("results", [])
+        passed = sum(r["status"] == "pass" for r in results)
+        present = sum(r["status"] != "missing" for r in results)
+        first = next((r for r in results if r["status"] in ("fail", "error")), None)
+        if document.get("error"):
+            detail = f"load error: {document['error']}"
+        elif not present:
+            detail = "defines none of the checked functions"
+        elif first:
+            detail = f"{first['function']}: {first.get('diagnosis') or first['message']}"
+        else:
+            detail = ""
+        rows.append(f"  {path.name:<32} {passed}/{present} passed  {detail}".rstrip())
+        codes.append(code)
+    print(f"refconv check {folder}  ({len(submissions)} submissions)")
+    print("\n".join(rows))
+    conforming = codes.count(0)
+    print(
+        f"{len(submissions)} submissions: {conforming} conform, "
+        f"{len(submissions) - conforming} do not"
+    )
+    if args.json:
+        _write_json(args.json, {"target": str(folder), "submissions": documents})
+    return 1 if conforming < len(submissions) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,4 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return 0
+    if args.command == "check":
+        os.environ.setdefault("MPLBACKEND", "Agg")  # a submission's plt.show() must not block
+        if args.target is not None and Path(args.target).is_dir():
+            return _check_folder(args)
+        return _check_one(args)
+    return 2  # pragma: no cover - argparse rejects unknown commands

@@ -117,8 +117,12 @@ class PoolProblem(_Problem):
     @property
     def out_shape(self) -> tuple[int, int, int, int]:
         m, h, w, c = self.A_prev.shape
-        return (m, output_length(h, self.f, self.stride, 0, 0),
-                output_length(w, self.f, self.stride, 0, 0), c)
+        return (
+            m,
+            output_length(h, self.f, self.stride, 0, 0),
+            output_length(w, self.f, self.stride, 0, 0),
+            c,
+        )
 
 
 @dataclass(frozen=True, repr=False, eq=False)

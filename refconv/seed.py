@@ -42,7 +42,7 @@ PoolCache = tuple[np.ndarray, Mapping[str, Any]]
 _NHWC = "(m, n_H, n_W, n_C)"
 
 
-# --- validation of the seed's arguments (shared with refconv.stepwise) ---------------------------
+# --- validation of the seed's arguments (shared with refconv.stepwise)
 
 
 def check_zero_pad_args(X: Any, pad: Any) -> tuple[np.ndarray, int]:
@@ -143,7 +143,7 @@ def check_distribute_args(dz: Any, shape: Any) -> tuple[np.ndarray, int, int]:
     return dz.reshape(()), n_h, n_w
 
 
-# --- the eight functions --------------------------------------------------------------------------
+# --- the eight functions
 
 
 def zero_pad(X: Any, pad: int) -> np.ndarray:

@@ -1,0 +1,737 @@
+"""One conformance check per seed function: call the implementation black-box, judge the result.
+
+A check takes an implementation (any object with some of the eight seed functions as attributes:
+refconv itself, refconv.stepwise, a student's module), one problem from
+:mod:`refconv.strategies`, and a tie policy. It returns silently when the implementation
+conforms and raises :class:`ConformanceFailure` otherwise. The same checks run in refconv's own
+property suite (``properties/``), in ``refconv check`` and in the pytest plugin.
+
+Expected values come from torch (:mod:`refconv.oracle`) for conv and pooling, and from plain NumPy
+expressions for the helpers; the allowed error from :mod:`refconv.conformance.tolerance`.
+
+User code is guarded: its exceptions, hangs (per-call timeout), prints, wrong return types,
+shapes and mutated inputs become failures of that function, never a crash of the checker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import signal
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from refconv import oracle
+from refconv._windows import Geometry
+from refconv.conformance.tolerance import Mismatch, compare, dot_bound
+from refconv.conv import conv2d_backward, conv2d_forward
+from refconv.pool import avg_pool2d_backward, avg_pool2d_forward
+from refconv.problems import (
+    ConvProblem,
+    DistributeProblem,
+    PadProblem,
+    PoolProblem,
+    SingleStepProblem,
+    WindowProblem,
+)
+
+TIE_POLICIES = ("torch", "subgradient", "all")
+TIE_POLICY_TEXT = {
+    "torch": "torch's rule: the whole gradient goes to the first maximum in row-major order",
+    "subgradient": "a subgradient: each window's gradient split over its maximal positions",
+    "all": "the notebook's convention: every tied maximum receives the full gradient",
+}
+
+#: Default per-call timeout in seconds for user code.
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass
+class ConformanceFailure(AssertionError):
+    """An implementation did not conform on one problem.
+
+    Attributes
+    ----------
+    function : the seed function that failed
+    kind : "exception", "timeout", "mutation", "type", "shape" or "value"
+    message : one-line statement of what is wrong
+    problem : the problem (inputs) it failed on
+    mismatch : the worst entry, for "value" failures
+    expected, actual : the compared arrays by output name (for reports and diagnosis)
+    details : user traceback or printed output, when any
+    notes : extra lines (diagnosis, tie analysis) filled in after shrinking
+    """
+
+    function: str
+    kind: str
+    message: str
+    problem: Any = None
+    policy: str = "torch"
+    mismatch: Mismatch | None = None
+    expected: dict[str, Any] = field(default_factory=dict)
+    actual: dict[str, Any] = field(default_factory=dict)
+    details: str = ""
+    exception: BaseException | None = None
+    diagnosis: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        head = f"{self.function}: {self.message}"
+        if self.mismatch is not None:
+            head += f"\n  {self.mismatch.describe()}"
+        if self.diagnosis:
+            head += f"\n  diagnosis: {self.diagnosis}"
+        return head
+
+    __hash__ = object.__hash__
+
+
+class CallTimeout(Exception):
+    """User code ran longer than the per-call timeout."""
+
+
+# --- guarded calls
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Interrupt the main thread after ``seconds`` (SIGALRM); elsewhere no limit can be set."""
+    usable = (
+        seconds
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise CallTimeout(f"did not return within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _snapshot(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_snapshot(v) for v in value)
+    return value
+
+
+def _unchanged(before: Any, after: Any) -> bool:
+    if isinstance(before, np.ndarray):
+        return (
+            isinstance(after, np.ndarray)
+            and before.shape == after.shape
+            and before.dtype == after.dtype
+            and np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
+        )
+    if isinstance(before, (tuple, list)):
+        return len(before) == len(after) and all(map(_unchanged, before, after))
+    if isinstance(before, dict):
+        return dict(after) == before
+    return True
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback without the checker's own frames."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    # neither the checker's frames nor library internals (numpy's reductions...): the user's
+    foreign = ("refconv/conformance/", "site-packages/", "/lib/python")
+    user = [f for f in frames if not any(p in f.filename.replace("\\", "/") for p in foreign)]
+    lines = traceback.format_list(user[-6:]) if user else []
+    return "".join(lines) + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+@dataclass
+class Context:
+    """How a check calls user code."""
+
+    policy: str = "torch"
+    timeout: float | None = DEFAULT_TIMEOUT
+
+
+def call(
+    ctx: Context,
+    function: str,
+    fn: Callable[..., Any],
+    args: list[tuple[str, Any]],
+    problem: Any,
+    *,
+    checked: str | None = None,
+) -> Any:
+    """Call ``fn(*values)`` guarded; raise a failure of ``checked`` (default ``function``).
+
+    Inputs are snapshotted and compared after the call: an implementation that writes into its
+    arguments fails with kind "mutation".
+    """
+    checked = checked or function
+    # The implementation gets copies: a mutating one must not corrupt the problem (which
+    # hypothesis shrinks and the report prints); the copies are compared with it afterwards.
+    passed = [(name, _snapshot(value)) for name, value in args]
+    printed = io.StringIO()
+    try:
+        with (
+            contextlib.redirect_stdout(printed),
+            contextlib.redirect_stderr(printed),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")  # the user's RuntimeWarnings are not our report
+            with _time_limit(ctx.timeout):
+                result = fn(*[value for _, value in passed])
+    except CallTimeout as exc:
+        raise ConformanceFailure(
+            checked,
+            "timeout",
+            f"{function}() {exc} (infinite loop?)",
+            problem,
+            ctx.policy,
+            exception=exc,
+        ) from None
+    except (Exception, SystemExit) as exc:  # noqa: B902 - user code may raise anything
+        message = f"{function}() raised {type(exc).__name__}: {exc}".splitlines()[0]
+        raise ConformanceFailure(
+            checked,
+            "exception",
+            message,
+            problem,
+            ctx.policy,
+            details=_user_traceback(exc),
+            exception=exc,
+        ) from None
+    for (name, original), (_, value) in zip(args, passed, strict=True):
+        if not _unchanged(original, value):
+            raise ConformanceFailure(
+                checked,
+                "mutation",
+                f"{function}() modified its input {name} in place",
+                problem,
+                ctx.policy,
+                expected={name: original} if isinstance(original, np.ndarray) else {},
+                actual={name: value} if isinstance(value, np.ndarray) else {},
+            )
+    return result
+
+
+def as_output(
+    ctx: Context, function: str, name: str, value: Any, shape: tuple[int, ...], problem: Any
+) -> np.ndarray:
+    """The output ``name`` as a float64 array, after checking its type and shape."""
+    if not isinstance(value, (np.ndarray, np.generic)) or value.dtype.kind not in "biuf":
+        raise ConformanceFailure(
+            function,
+            "type",
+            f"{name} must be a real NumPy array of shape {shape}, got {_kind_of(value)}",
+            problem,
+            ctx.policy,
+        )
+    if value.shape != tuple(shape):
+        raise ConformanceFailure(
+            function,
+            "shape",
+            f"{name} has shape {value.shape}, expected {tuple(shape)}",
+            problem,
+            ctx.policy,
+            actual={name: np.asarray(value)},
+        )
+    return np.asarray(value)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return f"{type(value).__name__} of dtype {value.dtype} and shape {np.shape(value)}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"{type(value).__name__} {value!r}"[:120]
+
+
+def judge(
+    ctx: Context,
+    function: str,
+    problem: Any,
+    outputs: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | float]],
+) -> None:
+    """Compare each ``(name, actual, expected, bound)``; raise on the first violation."""
+    for name, actual, expected, bound in outputs:
+        mismatch = compare(name, actual, expected, bound)
+        if mismatch is not None:
+            raise ConformanceFailure(
+                function,
+                "value",
+                f"wrong values in {name}",
+                problem,
+                ctx.policy,
+                mismatch=mismatch,
+                expected={n: e for n, _, e, _ in outputs},
+                actual={n: a for n, a, _, _ in outputs},
+            )
+
+
+def get(impl: Any, function: str) -> Callable[..., Any] | None:
+    fn = getattr(impl, function, None)
+    return fn if callable(fn) else None
+
+
+# --- tie handling for max pooling
+
+
+def _pool_geometry(problem: PoolProblem) -> Geometry:
+    _, h, w, _ = problem.A_prev.shape
+    return Geometry(h, w, (problem.f, problem.f), (problem.stride, problem.stride), (0, 0, 0, 0))
+
+
+def window_max_sets(problem: PoolProblem) -> np.ndarray:
+    """Boolean ``(m, n_H, n_W, f, f, C)``: which cells of each window hold its maximum."""
+    geometry = _pool_geometry(problem)
+    windows = geometry.windows(np.asarray(problem.A_prev, dtype=np.float64))
+    return windows == windows.max(axis=(3, 4), keepdims=True)
+
+
+def first_maximum(max_sets: np.ndarray, last: bool = False) -> np.ndarray:
+    """One True per window at its first (or last) maximal cell, shape of ``max_sets``."""
+    m, n_h, n_w, f, _, c = max_sets.shape
+    flat = np.ascontiguousarray(max_sets).reshape(m, n_h, n_w, f * f, c)
+    index = np.argmax(flat[:, :, :, ::-1] if last else flat, axis=3)
+    if last:
+        index = f * f - 1 - index
+    mask = np.zeros(flat.shape, dtype=bool)
+    np.put_along_axis(mask, index[:, :, :, None, :], True, axis=3)
+    return mask.reshape(max_sets.shape)
+
+
+def has_ties(problem: PoolProblem) -> bool:
+    """Whether some max-pooling window has a tied maximum (the policies only differ there)."""
+    return bool((window_max_sets(problem).sum(axis=(3, 4)) > 1).any())
+
+
+def scatter_windows(problem: PoolProblem, weights: np.ndarray) -> np.ndarray:
+    """Sum over windows of ``weights`` (m, n_H, n_W, f, f, C) placed at the window cells."""
+    geometry = _pool_geometry(problem)
+    out = np.zeros(problem.A_prev.shape, dtype=np.float64)
+    for k, index in geometry.offsets():
+        out[index] += weights[:, :, :, k // problem.f, k % problem.f, :]
+    return out
+
+
+def all_ties_gradient(problem: PoolProblem) -> np.ndarray:
+    """The notebook's convention: every tied maximum of a window receives its full dA."""
+    weights = window_max_sets(problem) * problem.dA[:, :, :, None, None, :]
+    return scatter_windows(problem, weights)
+
+
+# --- the checks
+
+
+def _eps_dtype(*arrays: np.ndarray) -> np.dtype:
+    """Precision the implementation is expected to keep: float32 only for all-float32 inputs."""
+    kinds = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    return (
+        np.dtype(np.float32)
+        if kinds and all(d == np.float32 for d in kinds)
+        else np.dtype(np.float64)
+    )
+
+
+def check_zero_pad(impl: Any, problem: PadProblem, ctx: Context) -> None:
+    result = call(ctx, "zero_pad", impl.zero_pad, [("X", problem.X), ("pad", problem.pad)], problem)
+    p = problem.pad
+    expected = np.pad(problem.X, ((0, 0), (p, p), (p, p), (0, 0)))
+    actual = as_output(ctx, "zero_pad", "X_pad", result, expected.shape, problem)
+    judge(ctx, "zero_pad", problem, [("X_pad", actual, expected, 0.0)])
+
+
+def check_conv_single_step(impl: Any, problem: SingleStepProblem, ctx: Context) -> None:
+    a, w, b = problem.a_slice_prev, problem.W, problem.b
+    result = call(
+        ctx,
+        "conv_single_step",
+        impl.conv_single_step,
+        [("a_slice_prev", a), ("W", w), ("b", b)],
+        problem,
+    )
+    if isinstance(result, (float, int)) and not isinstance(result, bool):
+        result = np.float64(result)
+    actual = as_output(ctx, "conv_single_step", "Z", result, (), problem)
+    a64, w64, b64 = (x.astype(np.float64) for x in (a, w, b))
+    expected = np.sum(a64 * w64) + b64.reshape(())
+    bound = dot_bound(
+        np.sum(np.abs(a64 * w64)) + np.abs(b64.reshape(())), a.size + 1, _eps_dtype(a, w, b)
+    )
+    judge(ctx, "conv_single_step", problem, [("Z", actual, expected, bound)])
+
+
+def _conv_expected_forward(problem: ConvProblem) -> tuple[np.ndarray, np.ndarray]:
+    A, W, b = (x.astype(np.float64) for x in (problem.A_prev, problem.W, problem.b))
+    expected = oracle.conv_forward(A, W, b, problem.stride, problem.pad)
+    geometry = _conv_geometry(problem)
+    magnitude = conv2d_forward(np.abs(A), np.abs(W), np.abs(b).reshape(-1), geometry)
+    f, _, c_in, _ = W.shape
+    bound = dot_bound(magnitude, f * f * c_in + 1, _eps_dtype(problem.A_prev, problem.W, problem.b))
+    return expected, bound
+
+
+def _conv_geometry(problem: ConvProblem) -> Geometry:
+    _, h, w, _ = problem.A_prev.shape
+    f, p, s = problem.W.shape[0], problem.pad, problem.stride
+    return Geometry(h, w, (f, f), (s, s), (p, p, p, p))
+
+
+def check_conv_forward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
+    hparameters = problem.hparameters
+    result = call(
+        ctx,
+        "conv_forward",
+        impl.conv_forward,
+        [
+            ("A_prev", problem.A_prev),
+            ("W", problem.W),
+            ("b", problem.b),
+            ("hparameters", hparameters),
+        ],
+        problem,
+    )
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise ConformanceFailure(
+            "conv_forward",
+            "type",
+            f"must return (Z, cache), got {_kind_of(result)}",
+            problem,
+            ctx.policy,
+        )
+    actual = as_output(ctx, "conv_forward", "Z", result[0], problem.out_shape, problem)
+    expected, bound = _conv_expected_forward(problem)
+    judge(ctx, "conv_forward", problem, [("Z", actual, expected, bound)])
+
+
+def own_cache(
+    ctx: Context,
+    impl: Any,
+    forward: str,
+    args: list[tuple[str, Any]],
+    seed_cache: tuple,
+    problem: Any,
+    checked: str,
+) -> Any:
+    """The implementation's own forward cache; the seed's layout when it has no usable forward.
+
+    A forward that raises, hangs or mutates its inputs is judged by its own check; the backward
+    then gets the seed's cache layout so that it is judged on its own. A forward that returns
+    something other than an ``(output, cache)`` pair fails the backward check too.
+    """
+    fn = get(impl, forward)
+    if fn is None:
+        return seed_cache
+    try:
+        result = call(ctx, forward, fn, args, problem, checked=checked)
+    except ConformanceFailure as failure:
+        if failure.kind not in ("exception", "timeout", "mutation"):
+            raise
+        # The forward is broken (and fails its own check); judge the backward on its own, fed
+        # the cache in the seed's documented layout.
+        return seed_cache
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise ConformanceFailure(
+            checked,
+            "type",
+            f"{forward}() must return (output, cache) for the backward pass, "
+            f"got {_kind_of(result)}",
+            problem,
+            ctx.policy,
+        )
+    return result[1]
+
+
+def check_conv_backward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
+    hparameters = problem.hparameters
+    args = [
+        ("A_prev", problem.A_prev),
+        ("W", problem.W),
+        ("b", problem.b),
+        ("hparameters", hparameters),
+    ]
+    seed_cache = (problem.A_prev, problem.W, problem.b, hparameters)
+    cache = own_cache(ctx, impl, "conv_forward", args, seed_cache, problem, "conv_backward")
+    result = call(
+        ctx, "conv_backward", impl.conv_backward, [("dZ", problem.dZ), ("cache", cache)], problem
+    )
+    if not isinstance(result, tuple) or len(result) != 3:
+        raise ConformanceFailure(
+            "conv_backward",
+            "type",
+            f"must return (dA_prev, dW, db), got {_kind_of(result)}",
+            problem,
+            ctx.policy,
+        )
+    A, W, b, dZ = (x.astype(np.float64) for x in (problem.A_prev, problem.W, problem.b, problem.dZ))
+    c_out = W.shape[3]
+    shapes = {"dA_prev": A.shape, "dW": W.shape, "db": (1, 1, 1, c_out)}
+    actual = [
+        as_output(ctx, "conv_backward", n, r, shapes[n], problem)
+        for n, r in zip(shapes, result, strict=True)
+    ]
+    expected = oracle.conv_backward(dZ, A, W, b, problem.stride, problem.pad)
+    geometry = _conv_geometry(problem)
+    dx_mag, dw_mag, db_mag = conv2d_backward(np.abs(dZ), np.abs(A), np.abs(W), geometry)
+    dtype = _eps_dtype(problem.A_prev, problem.W, problem.b, problem.dZ)
+    f = W.shape[0]
+    n_positions = int(np.prod(problem.out_shape[:3]))
+    bounds = [
+        dot_bound(dx_mag, f * f * c_out, dtype),
+        dot_bound(dw_mag, n_positions, dtype),
+        dot_bound(db_mag.reshape(1, 1, 1, -1), n_positions, dtype),
+    ]
+    judge(ctx, "conv_backward", problem, list(zip(shapes, actual, expected, bounds, strict=True)))
+
+
+def _pool_expected_forward(problem: PoolProblem) -> tuple[np.ndarray, np.ndarray | float]:
+    A = problem.A_prev.astype(np.float64)
+    expected = oracle.pool_forward(A, problem.f, problem.stride, problem.mode)
+    if problem.mode == "max":
+        return expected, 0.0  # a selection: exact
+    magnitude = avg_pool2d_forward(np.abs(A), _pool_geometry(problem), problem.f**2)
+    return expected, dot_bound(magnitude, problem.f**2 + 1, _eps_dtype(problem.A_prev))
+
+
+def check_pool_forward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
+    if problem.mode not in ("max", "average"):
+        _check_rejects_mode(impl, problem, ctx)
+        return
+    result = call(
+        ctx,
+        "pool_forward",
+        impl.pool_forward,
+        [("A_prev", problem.A_prev), ("hparameters", problem.hparameters), ("mode", problem.mode)],
+        problem,
+    )
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise ConformanceFailure(
+            "pool_forward",
+            "type",
+            f"must return (A, cache), got {_kind_of(result)}",
+            problem,
+            ctx.policy,
+        )
+    actual = as_output(ctx, "pool_forward", "A", result[0], problem.out_shape, problem)
+    expected, bound = _pool_expected_forward(problem)
+    judge(ctx, "pool_forward", problem, [("A", actual, expected, bound)])
+
+
+def _check_rejects_mode(impl: Any, problem: PoolProblem, ctx: Context) -> None:
+    """An unknown mode must raise, not return an array (the notebook silently returned zeros)."""
+    try:
+        result = call(
+            ctx,
+            "pool_forward",
+            impl.pool_forward,
+            [
+                ("A_prev", problem.A_prev),
+                ("hparameters", problem.hparameters),
+                ("mode", problem.mode),
+            ],
+            problem,
+        )
+    except ConformanceFailure as failure:
+        if failure.kind == "exception":
+            return
+        raise
+    raise ConformanceFailure(
+        "pool_forward",
+        "value",
+        f"pool_forward(mode={problem.mode!r}) returned {_kind_of(result)} instead of raising "
+        "an error for the unknown mode",
+        problem,
+        ctx.policy,
+    )
+
+
+def _pool_backward_bound(problem: PoolProblem) -> np.ndarray:
+    """Accumulation bound: n = windows covering a cell, magnitude = their |dA| (superset)."""
+    covering = -((-problem.f // problem.stride) ** 2)
+    spread = avg_pool2d_backward(
+        np.abs(problem.dA.astype(np.float64)), problem.A_prev.shape, _pool_geometry(problem), 1.0
+    )
+    if problem.mode == "average":
+        spread = spread / problem.f**2
+        covering += 1
+    return dot_bound(spread, covering, _eps_dtype(problem.A_prev, problem.dA))
+
+
+def run_pool_backward(
+    impl: Any, problem: PoolProblem, ctx: Context, dA: np.ndarray | None = None
+) -> np.ndarray:
+    """The implementation's dA_prev for ``problem`` (optionally with another upstream ``dA``)."""
+    dA = problem.dA if dA is None else dA
+    args = [
+        ("A_prev", problem.A_prev),
+        ("hparameters", problem.hparameters),
+        ("mode", problem.mode),
+    ]
+    seed_cache = (problem.A_prev, problem.hparameters)
+    cache = own_cache(ctx, impl, "pool_forward", args, seed_cache, problem, "pool_backward")
+    result = call(
+        ctx,
+        "pool_backward",
+        impl.pool_backward,
+        [("dA", dA), ("cache", cache), ("mode", problem.mode)],
+        problem,
+    )
+    return as_output(ctx, "pool_backward", "dA_prev", result, problem.A_prev.shape, problem)
+
+
+def check_pool_backward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
+    actual = run_pool_backward(impl, problem, ctx)
+    bound = _pool_backward_bound(problem)
+    A, dA = problem.A_prev.astype(np.float64), problem.dA.astype(np.float64)
+    if problem.mode == "max" and ctx.policy != "torch" and has_ties(problem):
+        if ctx.policy == "all":
+            judge(
+                ctx,
+                "pool_backward",
+                problem,
+                [("dA_prev", actual, all_ties_gradient(problem), bound)],
+            )
+        else:
+            _check_subgradient(impl, problem, ctx, actual, bound)
+        return
+    expected = oracle.pool_backward(dA, A, problem.f, problem.stride, problem.mode)
+    judge(ctx, "pool_backward", problem, [("dA_prev", actual, expected, bound)])
+
+
+def _check_subgradient(
+    impl: Any, problem: PoolProblem, ctx: Context, actual: np.ndarray, bound: np.ndarray
+) -> None:
+    """Each window's gradient lies on its maximal cells with total mass dA (one-hot probes).
+
+    Windows without ties have one maximal cell, so there the gradient is torch's; each tied
+    window is probed with a one-hot dA (backward is linear in dA), and the random-dA result must
+    be the dA-weighted sum of the probes.
+    """
+    max_sets = window_max_sets(problem)
+    tied = max_sets.sum(axis=(3, 4)) > 1  # (m, n_H, n_W, C)
+    f = problem.f
+    untied_weights = np.where(
+        tied[:, :, :, None, None, :],
+        0.0,
+        first_maximum(max_sets) * problem.dA[:, :, :, None, None, :],
+    )
+    combined = scatter_windows(problem, untied_weights)
+    for position in zip(*np.nonzero(tied), strict=True):
+        probe = np.zeros(problem.dA.shape, dtype=problem.dA.dtype)
+        probe[position] = 1
+        response = run_pool_backward(impl, problem, ctx, probe)
+        i, h, w, c = position
+        allowed = np.zeros(problem.A_prev.shape, dtype=bool)
+        rows = slice(h * problem.stride, h * problem.stride + f)
+        cols = slice(w * problem.stride, w * problem.stride + f)
+        allowed[i, rows, cols, c] = max_sets[i, h, w, :, :, c]
+        outside = np.abs(np.where(allowed, 0.0, response)).max()
+        mass = response.sum()
+        if outside > 0 or abs(mass - 1) > 1e-12:
+            raise ConformanceFailure(
+                "pool_backward",
+                "value",
+                f"with dA one-hot at {tuple(map(int, position))}, the gradient is not a "
+                f"subgradient: mass {mass:.6g} (must be 1), {outside:.3g} placed off the window's "
+                f"maximal cells",
+                problem,
+                ctx.policy,
+                expected={"allowed_cells": allowed.astype(np.float64)},
+                actual={"dA_prev (one-hot probe)": response},
+            )
+        combined += problem.dA[position] * response
+    judge(ctx, "pool_backward", problem, [("dA_prev", actual, combined, bound)])
+
+
+def check_create_mask_from_window(impl: Any, problem: WindowProblem, ctx: Context) -> None:
+    x = problem.x
+    result = call(ctx, "create_mask_from_window", impl.create_mask_from_window, [("x", x)], problem)
+    actual = as_output(ctx, "create_mask_from_window", "mask", result, x.shape, problem)
+    x64 = x.astype(np.float64)
+    is_max = x64 == np.max(x64)
+    flat = x64.reshape(-1)
+    torch_mask = np.zeros(flat.shape, dtype=bool)
+    nans = np.flatnonzero(np.isnan(flat))
+    torch_mask[nans[-1] if nans.size else int(np.argmax(flat))] = True
+    torch_mask = torch_mask.reshape(x.shape)
+    ties = int(is_max.sum()) > 1
+    if ctx.policy == "all" and ties:
+        judge(ctx, "create_mask_from_window", problem, [("mask", actual, is_max, 0.0)])
+    elif ctx.policy == "subgradient" and ties:
+        marked = actual != 0
+        if marked.sum() != 1 or not is_max[marked].all() or not np.all(actual[marked] == 1):
+            raise ConformanceFailure(
+                "create_mask_from_window",
+                "value",
+                "the mask must hold exactly one True, on a maximal entry",
+                problem,
+                ctx.policy,
+                expected={"mask": torch_mask.astype(np.float64)},
+                actual={"mask": actual},
+                mismatch=compare("mask", actual, torch_mask),
+            )
+    else:
+        judge(ctx, "create_mask_from_window", problem, [("mask", actual, torch_mask, 0.0)])
+
+
+def check_distribute_value(impl: Any, problem: DistributeProblem, ctx: Context) -> None:
+    shape = problem.shape
+    result = call(
+        ctx,
+        "distribute_value",
+        impl.distribute_value,
+        [("dz", problem.dz), ("shape", shape)],
+        problem,
+    )
+    actual = as_output(ctx, "distribute_value", "a", result, tuple(shape), problem)
+    n = shape[0] * shape[1]
+    expected = np.full(shape, float(problem.dz) / n)
+    bound = dot_bound(np.full(shape, abs(float(problem.dz)) / n), 2, np.float64)
+    judge(ctx, "distribute_value", problem, [("a", actual, expected, bound)])
+
+
+CHECKS: dict[str, Callable[[Any, Any, Context], None]] = {
+    "zero_pad": check_zero_pad,
+    "conv_single_step": check_conv_single_step,
+    "conv_forward": check_conv_forward,
+    "conv_backward": check_conv_backward,
+    "pool_forward": check_pool_forward,
+    "create_mask_from_window": check_create_mask_from_window,
+    "distribute_value": check_distribute_value,
+    "pool_backward": check_pool_backward,
+}
+
+
+def check(
+    function: str,
+    impl: Any,
+    problem: Any,
+    policy: str = "torch",
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> None:
+    """Run the conformance check of ``function`` on one problem; raise ConformanceFailure."""
+    if function not in CHECKS:
+        raise ValueError(f"function must be one of {sorted(CHECKS)}, got {function!r}")
+    if policy not in TIE_POLICIES:
+        raise ValueError(f"policy must be one of {TIE_POLICIES}, got {policy!r}")
+    if get(impl, function) is None:
+        raise ValueError(f"the implementation defines no {function}()")
+    CHECKS[function](impl, problem, Context(policy=policy, timeout=timeout))

@@ -1,0 +1,168 @@
+"""`refconv check` end to end: exit codes, report, JSON, notebooks, folders, pytest plugin."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ZOO = Path(__file__).parent / "zoo"
+
+
+def refconv(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "refconv", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_default_target_is_refconv_and_conforms():
+    done = refconv(
+        "check", "--functions", "zero_pad,create_mask_from_window", "--max-examples", "20"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "refconv check refconv" in done.stdout
+    assert "2 passed, 0 failed" in done.stdout
+
+
+def test_buggy_file_fails_with_report_and_json(tmp_path):
+    report = tmp_path / "report.json"
+    done = refconv(
+        "check",
+        str(ZOO / "bug_seed_pool_backward_max_input_slice.py"),
+        "--functions",
+        "pool_forward,pool_backward",
+        "--json",
+        str(report),
+    )
+    assert done.returncode == 1
+    out = done.stdout
+    assert "pool_backward            FAIL" in out
+    assert "diagnosis: gradient multiplied by the input slice instead of dA" in out
+    assert "reproduce:" in out and "impl.pool_backward(dA, cache, mode=mode)" in out
+    document = json.loads(report.read_text())
+    assert document["target"].endswith("bug_seed_pool_backward_max_input_slice.py")
+    by_function = {r["function"]: r for r in document["results"]}
+    assert by_function["pool_forward"]["status"] == "pass"
+    failed = by_function["pool_backward"]
+    assert failed["status"] == "fail" and failed["examples"] > 0
+    counterexample = failed["counterexample"]
+    assert {"inputs", "expected", "actual", "worst", "repro", "seed"} <= set(counterexample)
+
+
+def test_repro_snippet_runs_and_shows_the_mismatch(tmp_path):
+    report = tmp_path / "report.json"
+    refconv(
+        "check",
+        str(ZOO / "bug_distribute_n_plus.py"),
+        "--functions",
+        "distribute_value",
+        "--json",
+        str(report),
+    )
+    snippet = json.loads(report.read_text())["results"][0]["counterexample"]["repro"]
+    done = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "max |a - expected| =" in done.stdout
+    assert float(done.stdout.split("=")[-1]) > 0
+
+
+def test_missing_functions_are_reported_not_failed(tmp_path):
+    partial = tmp_path / "partial.py"
+    partial.write_text(
+        "import numpy as np\n\ndef zero_pad(X, pad):\n"
+        "    return np.pad(X, ((0, 0), (pad, pad), (pad, pad), (0, 0)))\n"
+    )
+    done = refconv("check", str(partial), "--max-examples", "10")
+    assert done.returncode == 0, done.stdout
+    assert "1 passed, 0 failed, 0 errors, 7 missing" in done.stdout
+
+
+def test_usage_and_load_errors_exit_2(tmp_path):
+    assert refconv("check", str(tmp_path / "nope.py")).returncode == 2
+    assert refconv("check", "--functions", "conv_fwd").returncode == 2
+    assert refconv("check", "--ties", "some").returncode == 2
+    broken = tmp_path / "broken.py"
+    broken.write_text("def zero_pad(X, pad)\n    return X\n")
+    done = refconv("check", str(broken))
+    assert done.returncode == 2 and "cannot load" in done.stderr
+
+
+def test_notebook_target(tmp_path):
+    source = (ZOO / "correct_loops.py").read_text()
+    cells = [
+        {"cell_type": "code", "source": ["%matplotlib inline\n", "import numpy as np\n"]},
+        {"cell_type": "code", "source": source},
+        {"cell_type": "code", "source": ["np.random.seed(1)\n", "raise RuntimeError('demo')\n"]},
+    ]
+    notebook = tmp_path / "student.ipynb"
+    notebook.write_text(
+        json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}})
+    )
+    done = refconv(
+        "check", str(notebook), "--functions", "zero_pad,distribute_value", "--max-examples", "10"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_folder_is_graded_one_row_per_submission(tmp_path):
+    for stem in ("correct_vectorised", "bug_seed_unpad_pad0"):
+        (tmp_path / f"{stem}.py").write_text((ZOO / f"{stem}.py").read_text())
+    (tmp_path / "crash.py").write_text("raise SystemExit(3)\n")
+    report = tmp_path / "batch.json"
+    done = refconv(
+        "check",
+        str(tmp_path),
+        "--functions",
+        "conv_backward",
+        "--max-examples",
+        "20",
+        "--json",
+        str(report),
+    )
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    row = {
+        name: next(line for line in lines if name in line)
+        for name in ("correct_vectorised.py", "bug_seed_unpad_pad0.py", "crash.py")
+    }
+    assert "1/1 passed" in row["correct_vectorised.py"]
+    assert "empty unpadding at pad 0" in row["bug_seed_unpad_pad0.py"]
+    assert "3 submissions: 1 conform, 2 do not" in done.stdout
+    assert len(json.loads(report.read_text())["submissions"]) == 3
+
+
+def test_pytest_plugin_gives_one_test_per_function(tmp_path):
+    junit = tmp_path / "junit.xml"
+    target = ZOO / "bug_seed_unpad_pad0.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--refconv-target",
+            str(target),
+            "--refconv-max-examples",
+            "20",
+            f"--junitxml={junit}",
+            "-q",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout
+    assert "1 failed, 7 passed" in done.stdout
+    assert "empty unpadding at pad 0" in done.stdout
+    xml = junit.read_text()
+    assert xml.count("<testcase") == 8 and 'name="conv_backward"' in xml
