@@ -1,6 +1,7 @@
 """`refconv check` end to end: exit codes, report, JSON, notebooks, folders, pytest plugin."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,19 @@ def test_pytest_plugin_gives_one_test_per_function(tmp_path):
     assert "empty unpadding at pad 0" in done.stdout
     xml = junit.read_text()
     assert xml.count("<testcase") == 8 and 'name="conv_backward"' in xml
+
+
+def test_ci_gate_script_fails_a_buggy_submission_and_writes_the_report(tmp_path):
+    script = Path(__file__).parent.parent / "ci" / "refconv-gate.sh"
+    done = subprocess.run(
+        ["bash", str(script), str(ZOO / "bug_db_flat.py"), "--functions", "conv_backward"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads((tmp_path / "refconv-report.json").read_text())
+    assert report["results"][0]["diagnosis"] == "db must keep the shape (1, 1, 1, n_C) of b"

@@ -25,6 +25,14 @@ BUGS = [stem for stem, entry in ZOO.items() if entry["kind"] == "bug"]
 
 # What the diagnosis of each failing function must say (a distinctive fragment).
 DIAGNOSIS = {
+    "seed_notebook": {
+        "conv_single_step": "np.float was removed",
+        "conv_forward": "np.float was removed",
+        "conv_backward": "empty unpadding at pad 0",
+        "pool_forward": "unknown mode",
+        "create_mask_from_window": "tied maxima all marked",
+        "pool_backward": "input slice instead of dA",
+    },
     "bug_seed_pool_backward_max_input_slice": {"pool_backward": "input slice instead of dA"},
     "bug_seed_pool_backward_avg_swapped": {"pool_backward": "h and w swapped"},
     "bug_seed_unpad_pad0": {"conv_backward": "empty unpadding at pad 0"},
@@ -152,4 +160,4 @@ def test_seed_mask_convention_passes_under_ties_all_and_fails_subgradient():
 def test_helper_failures_are_pointed_out():
     results = run_all(load("bug_zero_pad_channels"), ["zero_pad", "conv_forward"])
     notes = " ".join(results[1].failure.notes)
-    assert "zero_pad fails too" in notes
+    assert "zero_pad fails too: if conv_forward uses it" in notes

@@ -243,7 +243,7 @@ def run_all(
         for helper in HELPERS.get(r.function, ()):
             if helper in failed:
                 r.failure.notes.append(
-                    f"{helper} fails too; if {r.function} calls it, fix {helper} first"
+                    f"{helper} fails too: if {r.function} uses it, that may be the cause"
                 )
     return results
 

@@ -376,4 +376,14 @@ ZOO = {
         "diagnosis_hint": "fancy-index += loses contributions from overlapping windows (use np.add.at)",
         "preserves_float32": True,
     },
+    "seed_notebook": {
+        "kind": "bug",
+        "functions": ["conv_single_step", "conv_forward", "conv_backward", "pool_forward",
+                      "create_mask_from_window", "pool_backward"],
+        "bug": "the seed notebook's code as printed: np.float, [pad:-pad], unknown mode zeros, all-ties mask, mask * input slice, h/w-swapped average",
+        "trigger": "always",
+        "tie_only": False,
+        "diagnosis_hint": "np.float; empty unpadding at pad 0; unknown mode; tied maxima; input slice",
+        "preserves_float32": False,
+    },
 }

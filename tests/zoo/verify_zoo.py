@@ -455,7 +455,7 @@ def main(argv):
     from manifest import ZOO
 
     on_disk = sorted(p.stem for p in HERE.glob("*.py")
-                     if p.stem.startswith(("correct_", "bug_")))
+                     if p.stem.startswith(("correct_", "bug_", "seed_")))
     problems = []
     missing = sorted(set(on_disk) ^ set(ZOO))
     if missing:
