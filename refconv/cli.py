@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", metavar="FILE", default=None, help="also write a JSON report")
     check.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="processes for a folder of submissions (default: one per core)",
+    )
+    check.add_argument(
         "--timeout",
         type=_seconds,
         default=10.0,
@@ -171,55 +178,82 @@ def _write_json(path: str, document: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(document, indent=2))
 
 
-def _check_folder(args: argparse.Namespace) -> int:
-    """Batch grading: each submission in its own process, one row each."""
+#: Memory cap (bytes of address space) of one submission's process in batch grading.
+SUBMISSION_MEMORY = 4 * 2**30
+
+
+def _limit_memory() -> None:  # pragma: no cover - runs in the child process
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (SUBMISSION_MEMORY, SUBMISSION_MEMORY))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _grade_one(path: Path, args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
+    """Check one submission in its own process; a crash, hang or memory hog fails it alone."""
     import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        command = [
+            sys.executable,
+            "-m",
+            "refconv",
+            "check",
+            str(path),
+            "--json",
+            str(report),
+            "--max-examples",
+            str(args.max_examples),
+            "--seed",
+            str(args.seed),
+            "--ties",
+            args.ties,
+            "--timeout",
+            str(args.timeout),
+        ]
+        if args.functions:
+            command += ["--functions", ",".join(args.functions)]
+        limit = max(120.0, 40 * args.timeout)
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=limit,
+                check=False,
+                preexec_fn=_limit_memory if os.name == "posix" else None,
+            )
+            code = done.returncode
+            tail = (done.stderr.strip().splitlines() or [""])[-1]
+        except subprocess.TimeoutExpired:
+            code, tail = 1, f"did not finish within {limit:g} s"
+        if report.exists():
+            return code, json.loads(report.read_text())
+        reason = tail or f"the checker process died (exit status {code})"
+        if code < 0:
+            reason = f"the checker process was killed (signal {-code}): out of memory?"
+        return code, {"target": str(path), "error": reason, "results": []}
+
+
+def _check_folder(args: argparse.Namespace) -> int:
+    """Batch grading: each submission in its own process, ``--workers`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
 
     folder = Path(args.target)
     submissions = sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
     if not submissions:
         print(f"refconv check: {folder} holds no .py or .ipynb files", file=sys.stderr)
         return 2
+    workers = args.workers or min(len(submissions), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        graded = list(pool.map(lambda path: _grade_one(path, args), submissions))
     rows, documents, codes = [], [], []
-    for path in submissions:
-        with tempfile.TemporaryDirectory() as tmp:
-            report = Path(tmp) / "report.json"
-            command = [
-                sys.executable,
-                "-m",
-                "refconv",
-                "check",
-                str(path),
-                "--json",
-                str(report),
-                "--max-examples",
-                str(args.max_examples),
-                "--seed",
-                str(args.seed),
-                "--ties",
-                args.ties,
-                "--timeout",
-                str(args.timeout),
-            ]
-            if args.functions:
-                command += ["--functions", ",".join(args.functions)]
-            try:
-                done = subprocess.run(
-                    command,
-                    capture_output=True,
-                    text=True,
-                    timeout=max(60.0, 40 * args.timeout),
-                    check=False,
-                )
-                code = done.returncode
-            except subprocess.TimeoutExpired:
-                code = 1
-            document = (
-                json.loads(report.read_text())
-                if report.exists()
-                else {"target": str(path), "error": f"exit status {code}", "results": []}
-            )
+    for path, (code, document) in zip(submissions, graded, strict=True):
         documents.append(document)
+        codes.append(code)
         results = document.get("results", [])
         passed = sum(r["status"] == "pass" for r in results)
         present = sum(r["status"] != "missing" for r in results)
@@ -233,17 +267,16 @@ def _check_folder(args: argparse.Namespace) -> int:
         else:
             detail = ""
         rows.append(f"  {path.name:<32} {passed}/{present} passed  {detail}".rstrip())
-        codes.append(code)
-    print(f"refconv check {folder}  ({len(submissions)} submissions)")
-    print("\n".join(rows))
     conforming = codes.count(0)
+    print(f"refconv check {folder}  ({len(submissions)} submissions, {workers} at a time)")
+    print("\n".join(rows))
     print(
         f"{len(submissions)} submissions: {conforming} conform, "
         f"{len(submissions) - conforming} do not"
     )
     if args.json:
         _write_json(args.json, {"target": str(folder), "submissions": documents})
-    return 1 if conforming < len(submissions) else 0
+    return 0 if conforming == len(submissions) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

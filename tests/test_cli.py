@@ -115,6 +115,7 @@ def test_folder_is_graded_one_row_per_submission(tmp_path):
     for stem in ("correct_vectorised", "bug_seed_unpad_pad0"):
         (tmp_path / f"{stem}.py").write_text((ZOO / f"{stem}.py").read_text())
     (tmp_path / "crash.py").write_text("raise SystemExit(3)\n")
+    (tmp_path / "hog.py").write_text("import numpy as np\nX = np.ones(2**40)\n")  # 8 TiB
     report = tmp_path / "batch.json"
     done = refconv(
         "check",
@@ -134,8 +135,8 @@ def test_folder_is_graded_one_row_per_submission(tmp_path):
     }
     assert "1/1 passed" in row["correct_vectorised.py"]
     assert "empty unpadding at pad 0" in row["bug_seed_unpad_pad0.py"]
-    assert "3 submissions: 1 conform, 2 do not" in done.stdout
-    assert len(json.loads(report.read_text())["submissions"]) == 3
+    assert "4 submissions: 1 conform, 3 do not" in done.stdout
+    assert len(json.loads(report.read_text())["submissions"]) == 4
 
 
 def test_pytest_plugin_gives_one_test_per_function(tmp_path):

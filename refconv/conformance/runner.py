@@ -34,7 +34,7 @@ from refconv.problems import ConvProblem, PoolProblem
 from refconv.seed import __all__ as SEED_FUNCTIONS
 
 DEFAULT_MAX_EXAMPLES = 100
-DEFAULT_SHRINK_SECONDS = 10.0
+DEFAULT_SHRINK_SECONDS = 5.0
 
 
 @contextlib.contextmanager
