@@ -146,6 +146,12 @@ def _check_one(args: argparse.Namespace) -> int:
         return 2
     present = target.functions
     names = args.functions if args.functions is not None else list(SEED_FUNCTIONS)
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(function: str, calls: int) -> None:
+            print(f"\r  {function:<24} {calls} examples...", end="", file=sys.stderr, flush=True)
+
     results = run_all(
         target.namespace,
         names,
@@ -153,7 +159,10 @@ def _check_one(args: argparse.Namespace) -> int:
         seed=args.seed,
         policy=args.ties,
         timeout=args.timeout,
+        progress=progress,
     )
+    if progress is not None:
+        print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
     has_forward = {
         "conv_backward": "conv_forward" in present,
         "pool_backward": "pool_forward" in present,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +142,7 @@ def run_function(
     strategy: st.SearchStrategy[Any] | None = None,
     use_corpus: bool = True,
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS,
+    progress: Callable[[str, int], None] | None = None,
 ) -> FunctionResult:
     """Check ``impl.<function>`` on up to ``max_examples`` generated problems.
 
@@ -158,6 +159,7 @@ def run_function(
     use_corpus : replay the seed corpus (:mod:`refconv.conformance.corpus`) before exploring
     shrink_seconds : time budget for shrinking a failure (the smallest case found by then is
         reported; hypothesis's own budget is 300 s, too long for a CI gate)
+    progress : called as ``progress(function, calls_so_far)`` every 10 calls
     """
     if get(impl, function) is None:
         return FunctionResult(function, "missing", message=f"{function} is not defined")
@@ -178,6 +180,8 @@ def run_function(
     @given(problem=problems)
     def conforms(problem: Any) -> None:
         count[0] += 1
+        if progress is not None and count[0] % 10 == 0:
+            progress(function, count[0])
         try:
             check(function, impl, problem, policy=policy, timeout=timeout)
         except ConformanceFailure:
