@@ -18,6 +18,7 @@ from typing import Any
 import refconv
 
 SEED_FUNCTIONS = refconv.SEED_FUNCTIONS
+DEFAULT_DATABASE = ".hypothesis/refconv-check"
 
 
 def _functions(text: str) -> list[str]:
@@ -101,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", metavar="FILE", default=None, help="also write a JSON report")
     check.add_argument(
+        "--database",
+        default=DEFAULT_DATABASE,
+        metavar="SPEC",
+        help="where failing examples are saved and replayed first: a directory, "
+        "redis://HOST:PORT/DB (shared by a fleet of runners), or none "
+        f"(default: {DEFAULT_DATABASE})",
+    )
+    check.add_argument(
         "--workers",
         type=_positive_int,
         default=None,
@@ -120,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_one(args: argparse.Namespace) -> int:
     try:
         from refconv.conformance.report import json_report, text_report
-        from refconv.conformance.runner import run_all
+        from refconv.conformance.runner import open_database, run_all
         from refconv.conformance.target import TargetLoadError, load_target
         from refconv.oracle import require_torch
 
@@ -152,9 +161,15 @@ def _check_one(args: argparse.Namespace) -> int:
         def progress(function: str, calls: int) -> None:
             print(f"\r  {function:<24} {calls} examples...", end="", file=sys.stderr, flush=True)
 
+    try:
+        database = open_database(args.database)
+    except ValueError as exc:
+        print(f"refconv check: {exc}", file=sys.stderr)
+        return 2
     results = run_all(
         target.namespace,
         names,
+        database=database,
         max_examples=args.max_examples,
         seed=args.seed,
         policy=args.ties,
@@ -222,6 +237,8 @@ def _grade_one(path: Path, args: argparse.Namespace) -> tuple[int, dict[str, Any
             args.ties,
             "--timeout",
             str(args.timeout),
+            "--database",
+            args.database,
         ]
         if args.functions:
             command += ["--functions", ",".join(args.functions)]

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.reporting import with_reporter
@@ -167,17 +166,6 @@ def run_function(
     first_failure = [0]
     problems = strategy if strategy is not None else problem_strategy(function)
 
-    @settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=database,
-        derandomize=False,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-        print_blob=False,
-    )
-    @given(problem=problems)
     def conforms(problem: Any) -> None:
         count[0] += 1
         if progress is not None and count[0] % 10 == 0:
@@ -187,6 +175,23 @@ def run_function(
         except ConformanceFailure:
             first_failure[0] = first_failure[0] or count[0]
             raise
+
+    # One database key per function and tie policy: what failed once (for any implementation)
+    # is replayed first next time; the dynamically built test would otherwise share one key.
+    conforms._hypothesis_internal_add_digest = f"refconv:{function}:{policy}".encode()
+    conforms = settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=database,
+        derandomize=False,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+        print_blob=False,
+    )(given(problem=problems)(conforms))
+    if seed is not None:
+        # hypothesis.seed() would also switch the example database off; set the seed alone.
+        conforms._hypothesis_internal_use_seed = seed
 
     # The seed corpus runs first and finds most bugs in a few calls; exploration then looks for
     # a *minimal* failing input (hypothesis cannot shrink explicit examples), and the corpus
@@ -201,8 +206,6 @@ def run_function(
             except ConformanceFailure as failure:
                 corpus_failure, first_failure[0] = failure, count[0]
                 break
-    if seed is not None:
-        conforms = hypothesis_seed(seed)(conforms)
     failure = None
     try:
         with with_reporter(lambda message: None), _shrink_budget(shrink_seconds):
@@ -230,6 +233,32 @@ def run_function(
         seed,
         found_at=first_failure[0],
     )
+
+
+def open_database(spec: str | None) -> Any:
+    """A hypothesis example database from ``spec``.
+
+    ``None`` or ``"none"``: no database. ``redis://HOST:PORT/DB``: hypothesis's Redis-backed
+    database, shared by every runner that points at it (needs the ``redis`` package). Anything
+    else: a local directory.
+    """
+    if spec is None or spec == "none":
+        return None
+    if spec.startswith("redis://"):
+        try:
+            import redis
+            from hypothesis.extra.redis import RedisExampleDatabase
+        except ImportError as exc:
+            raise ValueError(f"--database {spec}: needs the redis package ({exc})") from None
+        client = redis.Redis.from_url(spec, socket_connect_timeout=5)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            raise ValueError(f"--database {spec}: cannot reach Redis ({exc})") from None
+        return RedisExampleDatabase(client)
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    return DirectoryBasedExampleDatabase(spec)
 
 
 def run_all(
