@@ -111,6 +111,29 @@ class Geometry:
             writeable=False,
         )
 
+    def grouped_windows(self, xp: np.ndarray, groups: int) -> np.ndarray:
+        """Read-only view ``(G, N, n_H, n_W, kh, kw, C/G)`` of the windows, in channel groups.
+
+        Group ``g`` holds the channels ``g*C/G, ..., (g+1)*C/G - 1`` (torch's grouping), so one
+        ``ascontiguousarray`` of this view is the im2col matrix of every group at once.
+        """
+        n_h, n_w = self.out_shape
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        s_n, s_h, s_w, s_c = xp.strides
+        per_group = xp.shape[3] // groups
+        return np.lib.stride_tricks.as_strided(
+            xp,
+            shape=(groups, xp.shape[0], n_h, n_w, kh, kw, per_group),
+            strides=(s_c * per_group, s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
+            writeable=False,
+        )
+
+    def window_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Input row and column of kernel offset 0 of each window (negative in the padding)."""
+        n_h, n_w = self.out_shape
+        (sh, sw), (top, _, left, _) = self.stride, self.padding
+        return np.arange(n_h) * sh - top, np.arange(n_w) * sw - left
+
     def first_inside_offset(self) -> np.ndarray:
         """Index (row-major) of the first kernel offset of each window that lies inside the input.
 

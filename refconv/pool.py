@@ -38,6 +38,22 @@ def max_pool2d_argmax(x: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np
     return best, where
 
 
+def max_pool2d_indices(offsets: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """torch's ``return_indices``: flat per-plane index ``h*W + w`` of each window's argmax.
+
+    ``offsets`` are the kernel offsets of :func:`max_pool2d_argmax`; the result is an ``int64``
+    array of the same shape, indexing the *unpadded* input plane of width ``W``. (A window whose
+    taps all fall in the padding, possible only with dilation, gets torch's index of its first tap
+    past the top/left padding, which lies outside the plane; torch does the same.)
+    """
+    _, kw = geometry.kernel
+    dh, dw = geometry.dilation
+    rows, cols = geometry.window_starts()
+    row = rows[None, :, None, None] + (offsets // kw) * dh
+    col = cols[None, None, :, None] + (offsets % kw) * dw
+    return (row * geometry.width + col).astype(np.int64)
+
+
 def max_pool2d_forward(x: np.ndarray, geometry: Geometry) -> np.ndarray:
     """Max pooling; NaN propagates. Shape ``(N, n_H, n_W, C)``, dtype of ``x``."""
     return max_pool2d_argmax(x, geometry)[0]
@@ -57,6 +73,33 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
     for k, index in geometry.offsets():
         dxp[index] += np.where(offsets == k, dy, zero)
     return np.ascontiguousarray(geometry.crop(dxp))
+
+
+def avg_pool2d_divisor(
+    geometry: Geometry, count_include_pad: bool = True, divisor_override: int | None = None
+) -> np.ndarray | int:
+    """torch's divisor of every average-pooling window: an int, or an ``(n_H, n_W, 1)`` array.
+
+    ``divisor_override`` wins when given. Otherwise the window is first clipped at the padded
+    boundary (in ceil mode the last window may overhang it: that overhang never counts), then
+    ``count_include_pad=True`` counts the clipped window, padding included, and
+    ``count_include_pad=False`` only its cells inside the input. (No dilation: torch's avg_pool2d
+    has none.)
+    """
+    if divisor_override is not None:
+        return divisor_override
+    (kh, kw), (_, bottom, _, right) = geometry.kernel, geometry.padding
+    rows, cols = geometry.window_starts()
+
+    def extent(start: np.ndarray, k: int, size: int, pad_hi: int) -> np.ndarray:
+        end = np.minimum(start + k, size + pad_hi)  # clipped at the padded boundary
+        if count_include_pad:
+            return end - start
+        return np.minimum(end, size) - np.maximum(start, 0)
+
+    n_rows = extent(rows, kh, geometry.height, bottom)
+    n_cols = extent(cols, kw, geometry.width, right)
+    return (n_rows[:, None] * n_cols[None, :])[:, :, None]
 
 
 def avg_pool2d_forward(

@@ -141,3 +141,50 @@ class DistributeProblem(_Problem):
 
 
 Problem = Any  # any of the dataclasses above
+
+
+FUNCTIONAL_OPS: tuple[str, ...] = ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d")
+"""The ops of :mod:`refconv.functional` (each also has an ``<op>_backward``)."""
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class FunctionalProblem(_Problem):
+    """One call of :mod:`refconv.functional` (or ``torch.nn.functional``), NCHW like torch.
+
+    ``op`` names the forward function; ``input`` (and ``weight``, ``bias`` for the convolutions)
+    are its array arguments, ``kwargs`` everything else, exactly as they would be passed (possibly
+    invalid values, when the problem comes from ``functional_configs(valid=False)``).
+    ``grad_output`` is the upstream gradient for ``<op>_backward`` (None when the forward output
+    has no well-defined shape because the call is invalid).
+    """
+
+    op: str
+    input: np.ndarray
+    weight: np.ndarray | None
+    bias: np.ndarray | None
+    kwargs: dict[str, Any]
+    grad_output: np.ndarray | None
+
+    @property
+    def arrays_in(self) -> tuple[np.ndarray | None, ...]:
+        """The positional array arguments of the forward: (input, weight, bias) or (input,)."""
+        if self.op in ("conv2d", "conv_transpose2d"):
+            return (self.input, self.weight, self.bias)
+        return (self.input,)
+
+    def forward(self, module: Any) -> Any:
+        """``module.<op>(*arrays, **kwargs)`` with the problem's NumPy arrays."""
+        return getattr(module, self.op)(*self.arrays_in, **self.kwargs)
+
+    def backward(self, module: Any, grad_output: np.ndarray | None = None) -> Any:
+        """``module.<op>_backward(grad_output, *arrays, **kwargs)`` (``return_indices`` dropped)."""
+        kwargs = {k: v for k, v in self.kwargs.items() if k != "return_indices"}
+        grad = self.grad_output if grad_output is None else grad_output
+        return getattr(module, f"{self.op}_backward")(grad, *self.arrays_in, **kwargs)
+
+    def python_source(self) -> str:
+        """Copy-pasteable reproduction: the arrays, then the refconv.functional call."""
+        source = super().python_source()
+        names = {"conv2d": "input, weight, bias", "conv_transpose2d": "input, weight, bias"}
+        args = names.get(self.op, "input")
+        return f"{source}\ny = refconv.functional.{self.op}({args}, **kwargs)"
