@@ -8,6 +8,7 @@ Step" notebook, correct and vectorised::
 ``refconv.stepwise`` holds the same functions as explicit loops for reading along.
 """
 
+from refconv import seed
 from refconv.seed import (
     conv_backward,
     conv_forward,
@@ -21,16 +22,8 @@ from refconv.seed import (
 
 __version__ = "0.1.0"
 
-SEED_FUNCTIONS = (
-    "zero_pad",
-    "conv_single_step",
-    "conv_forward",
-    "conv_backward",
-    "pool_forward",
-    "create_mask_from_window",
-    "distribute_value",
-    "pool_backward",
-)
+#: The eight functions of the seed API, in the notebook's order.
+SEED_FUNCTIONS: tuple[str, ...] = tuple(seed.__all__)
 
 __all__ = [
     "zero_pad",

@@ -396,30 +396,39 @@ def _conv_geometry(problem: ConvProblem) -> Geometry:
 
 
 def check_conv_forward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
-    hparameters = problem.hparameters
-    result = call(
-        ctx,
-        "conv_forward",
-        impl.conv_forward,
-        [
-            ("A_prev", problem.A_prev),
-            ("W", problem.W),
-            ("b", problem.b),
-            ("hparameters", hparameters),
-        ],
-        problem,
-    )
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise ConformanceFailure(
-            "conv_forward",
-            "type",
-            f"must return (Z, cache), got {_kind_of(result)}",
-            problem,
-            ctx.policy,
-        )
+    result = call(ctx, "conv_forward", impl.conv_forward, _conv_forward_args(problem), problem)
+    result = _pair(ctx, "conv_forward", result, problem, "must return (Z, cache)")
     actual = as_output(ctx, "conv_forward", "Z", result[0], problem.out_shape, problem)
     expected, bound = _conv_expected_forward(problem)
     judge(ctx, "conv_forward", problem, [("Z", actual, expected, bound)])
+
+
+def _conv_forward_args(problem: ConvProblem) -> list[tuple[str, Any]]:
+    """The arguments of ``conv_forward``, named for mutation reports."""
+    return [
+        ("A_prev", problem.A_prev),
+        ("W", problem.W),
+        ("b", problem.b),
+        ("hparameters", problem.hparameters),
+    ]
+
+
+def _pool_forward_args(problem: PoolProblem) -> list[tuple[str, Any]]:
+    """The arguments of ``pool_forward``, named for mutation reports."""
+    return [
+        ("A_prev", problem.A_prev),
+        ("hparameters", problem.hparameters),
+        ("mode", problem.mode),
+    ]
+
+
+def _pair(ctx: Context, checked: str, result: Any, problem: Any, expected: str) -> tuple:
+    """A forward's ``(output, cache)`` result, or a "type" failure of ``checked``."""
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise ConformanceFailure(
+            checked, "type", f"{expected}, got {_kind_of(result)}", problem, ctx.policy
+        )
+    return result
 
 
 def own_cache(
@@ -448,27 +457,13 @@ def own_cache(
         # The forward is broken (and fails its own check); judge the backward on its own, fed
         # the cache in the seed's documented layout.
         return seed_cache
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise ConformanceFailure(
-            checked,
-            "type",
-            f"{forward}() must return (output, cache) for the backward pass, "
-            f"got {_kind_of(result)}",
-            problem,
-            ctx.policy,
-        )
-    return result[1]
+    expected = f"{forward}() must return (output, cache) for the backward pass"
+    return _pair(ctx, checked, result, problem, expected)[1]
 
 
 def check_conv_backward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
-    hparameters = problem.hparameters
-    args = [
-        ("A_prev", problem.A_prev),
-        ("W", problem.W),
-        ("b", problem.b),
-        ("hparameters", hparameters),
-    ]
-    seed_cache = (problem.A_prev, problem.W, problem.b, hparameters)
+    seed_cache = (problem.A_prev, problem.W, problem.b, problem.hparameters)
+    args = _conv_forward_args(problem)
     cache = own_cache(ctx, impl, "conv_forward", args, seed_cache, problem, "conv_backward")
     result = call(
         ctx, "conv_backward", impl.conv_backward, [("dZ", problem.dZ), ("cache", cache)], problem
@@ -515,21 +510,8 @@ def check_pool_forward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
     if problem.mode not in ("max", "average"):
         _check_rejects_mode(impl, problem, ctx)
         return
-    result = call(
-        ctx,
-        "pool_forward",
-        impl.pool_forward,
-        [("A_prev", problem.A_prev), ("hparameters", problem.hparameters), ("mode", problem.mode)],
-        problem,
-    )
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise ConformanceFailure(
-            "pool_forward",
-            "type",
-            f"must return (A, cache), got {_kind_of(result)}",
-            problem,
-            ctx.policy,
-        )
+    result = call(ctx, "pool_forward", impl.pool_forward, _pool_forward_args(problem), problem)
+    result = _pair(ctx, "pool_forward", result, problem, "must return (A, cache)")
     actual = as_output(ctx, "pool_forward", "A", result[0], problem.out_shape, problem)
     expected, bound = _pool_expected_forward(problem)
     judge(ctx, "pool_forward", problem, [("A", actual, expected, bound)])
@@ -538,17 +520,7 @@ def check_pool_forward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
 def _check_rejects_mode(impl: Any, problem: PoolProblem, ctx: Context) -> None:
     """An unknown mode must raise, not return an array (the notebook silently returned zeros)."""
     try:
-        result = call(
-            ctx,
-            "pool_forward",
-            impl.pool_forward,
-            [
-                ("A_prev", problem.A_prev),
-                ("hparameters", problem.hparameters),
-                ("mode", problem.mode),
-            ],
-            problem,
-        )
+        result = call(ctx, "pool_forward", impl.pool_forward, _pool_forward_args(problem), problem)
     except ConformanceFailure as failure:
         if failure.kind == "exception":
             return
@@ -580,12 +552,8 @@ def run_pool_backward(
 ) -> np.ndarray:
     """The implementation's dA_prev for ``problem`` (optionally with another upstream ``dA``)."""
     dA = problem.dA if dA is None else dA
-    args = [
-        ("A_prev", problem.A_prev),
-        ("hparameters", problem.hparameters),
-        ("mode", problem.mode),
-    ]
     seed_cache = (problem.A_prev, problem.hparameters)
+    args = _pool_forward_args(problem)
     cache = own_cache(ctx, impl, "pool_forward", args, seed_cache, problem, "pool_backward")
     result = call(
         ctx,

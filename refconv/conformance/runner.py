@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.reporting import with_reporter
 
-from refconv import strategies
+from refconv import SEED_FUNCTIONS, strategies
 from refconv.conformance.checks import (
     DEFAULT_TIMEOUT,
     ConformanceFailure,
@@ -30,7 +30,6 @@ from refconv.conformance.checks import (
 from refconv.conformance.corpus import corpus
 from refconv.conformance.diagnose import explain
 from refconv.problems import ConvProblem, PoolProblem
-from refconv.seed import __all__ as SEED_FUNCTIONS
 
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_SHRINK_SECONDS = 5.0
