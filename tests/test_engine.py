@@ -132,3 +132,14 @@ def test_compare_reports_the_worst_entry_and_treats_nan_as_equal_to_nan():
 def test_dot_bound_scales_with_terms_magnitude_and_precision():
     assert dot_bound(1.0, 10, np.float64) == pytest.approx(2 * 10 * np.finfo(np.float64).eps)
     assert dot_bound(1.0, 10, np.float32) > 1e8 * dot_bound(1.0, 10, np.float64)
+
+
+def test_pool_backward_bound_counts_the_windows_covering_a_cell():
+    from refconv.conformance.checks import _pool_backward_bound
+    from refconv.problems import PoolProblem
+
+    A = np.zeros((1, 5, 5, 1))
+    dA = np.ones((1, 3, 3, 1))
+    bound = _pool_backward_bound(PoolProblem(A, 3, 1, "max", dA))
+    # the centre cell is covered by all 9 windows: n = ceil(3/1)**2 = 9 terms of |dA| = 1
+    assert bound[0, 2, 2, 0] == pytest.approx(dot_bound(9.0, 9, np.float64))

@@ -537,7 +537,7 @@ def _check_rejects_mode(impl: Any, problem: PoolProblem, ctx: Context) -> None:
 
 def _pool_backward_bound(problem: PoolProblem) -> np.ndarray:
     """Accumulation bound: n = windows covering a cell, magnitude = their |dA| (superset)."""
-    covering = -((-problem.f // problem.stride) ** 2)
+    covering = (-(-problem.f // problem.stride)) ** 2  # ceil(f / stride) windows per axis
     spread = avg_pool2d_backward(
         np.abs(problem.dA.astype(np.float64)), problem.A_prev.shape, _pool_geometry(problem), 1.0
     )
