@@ -8,31 +8,104 @@ output channel ``o`` belongs to group ``o // (C_out/groups)`` and reads only the
 that group. Arguments are assumed validated by the caller (the seed or functional face); this
 module only computes.
 
-Method: im2col over a chunk of examples (one contiguous copy of the windows, all groups at once)
-followed by one batched GEMM per chunk, ``(G, rows, kh*kw*C_in/G) @ (G, kh*kw*C_in/G, C_out/G)``,
-which NumPy runs in BLAS. Chunking bounds the column buffer to :data:`CHUNK_BYTES` whatever the
-input size. The transposed convolution is not a second implementation: its forward *is* the
-input-gradient of :func:`conv2d_forward` and its backward is made of :func:`conv2d_forward` and
-the weight-gradient of the same core.
+Method: im2col over a chunk (a few examples, or a band of output rows of one large example: one
+contiguous copy of the windows, all groups at once) followed by one batched GEMM per chunk,
+``(G, rows, kh*kw*C_in/G) @ (G, kh*kw*C_in/G, C_out/G)``, which NumPy runs in BLAS. Chunks are
+padded one at a time and kept to :data:`CHUNK_BYTES`, so a call needs its outputs plus
+:data:`MEMORY_BUDGET` of memory whatever the input size, and the columns stay in cache between
+the copy and the GEMM. The transposed convolution is not a second implementation: its forward
+*is* the input-gradient of :func:`conv2d_forward` and its backward is made of
+:func:`conv2d_forward` and the weight-gradient of the same core.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from refconv._windows import Geometry
 
-#: Upper bound (bytes) of the im2col buffer of one chunk. One example is always processed even if
-#: its columns exceed this.
-CHUNK_BYTES = 16 * 2**20
+#: Working memory (bytes) of one chunk: its im2col columns plus the padded input rows they are
+#: read from. A chunk is a few examples, or a band of output rows of one large example; a single
+#: output row is always processed even if it exceeds this.
+CHUNK_BYTES = 4 * 2**20
+#: Bound (bytes) on the extra memory of one call beyond its outputs: a chunk's working memory for
+#: the input gradient and, at the same time, for the weight gradient (conv backward).
+MEMORY_BUDGET = 2 * CHUNK_BYTES
 
 
-def _example_chunks(geometry: Geometry, n: int, c_in: int, itemsize: int) -> list[slice]:
+@dataclass(frozen=True)
+class _Chunk:
+    examples: slice
+    rows: slice  # output rows
+
+
+def _chunks(geometry: Geometry, n: int, c_in: int, itemsize: int) -> list[_Chunk]:
+    """Split the output into chunks whose working memory stays within :data:`CHUNK_BYTES`."""
     n_h, n_w = geometry.out_shape
     kh, kw = geometry.kernel
-    per_example = max(1, n_h * n_w * kh * kw * c_in * itemsize)
-    step = max(1, CHUNK_BYTES // per_example)
-    return [slice(start, min(start + step, n)) for start in range(0, n, step)] or [slice(0, 0)]
+    sh = geometry.stride[0]
+    pw = geometry.padded_shape[1]
+    row_bytes = (n_w * kh * kw + sh * pw) * c_in * itemsize  # columns + padded input, per row
+    all_rows = slice(0, n_h)
+    if row_bytes * n_h <= CHUNK_BYTES:
+        step = max(1, CHUNK_BYTES // (row_bytes * n_h))
+        starts = range(0, n, step)
+        return [_Chunk(slice(a, min(a + step, n)), all_rows) for a in starts] or [
+            _Chunk(slice(0, 0), all_rows)
+        ]
+    step = max(1, CHUNK_BYTES // row_bytes)
+    return [
+        _Chunk(slice(e, e + 1), slice(r, min(r + step, n_h)))
+        for e in range(n)
+        for r in range(0, n_h, step)
+    ]
+
+
+def _band_rows(geometry: Geometry, chunk: _Chunk) -> tuple[int, int]:
+    """Padded-coordinate row range ``[first, stop)`` read by the chunk's output rows."""
+    kh, sh, dh = geometry.kernel[0], geometry.stride[0], geometry.dilation[0]
+    return chunk.rows.start * sh, (chunk.rows.stop - 1) * sh + (kh - 1) * dh + 1
+
+
+def _band_geometry(geometry: Geometry, first: int, stop: int) -> Geometry:
+    """Geometry of the windows over a padded band: same kernel, no further padding."""
+    return Geometry(
+        stop - first,
+        geometry.padded_shape[1],
+        geometry.kernel,
+        geometry.stride,
+        (0, 0, 0, 0),
+        geometry.dilation,
+    )
+
+
+def _inside(geometry: Geometry, first: int, stop: int) -> tuple[slice, slice, slice]:
+    """Where the input lies in a band: band rows, input rows and band columns."""
+    top, _, left, _ = geometry.padding
+    lo, hi = max(first, top), max(min(stop, top + geometry.height), max(first, top))
+    return (
+        slice(lo - first, hi - first),
+        slice(lo - top, hi - top),
+        slice(left, left + geometry.width),
+    )
+
+
+def _padded_band(x: np.ndarray, geometry: Geometry, chunk: _Chunk) -> tuple[np.ndarray, Geometry]:
+    """The zero-padded input rows one chunk reads, and the geometry of its windows.
+
+    Padding a chunk at a time (rather than the whole input) bounds the memory of a call.
+    """
+    first, stop = _band_rows(geometry, chunk)
+    band_geometry = _band_geometry(geometry, first, stop)
+    band_rows, input_rows, columns = _inside(geometry, first, stop)
+    inputs = x[chunk.examples]
+    if band_rows == slice(0, stop - first) and columns == slice(0, band_geometry.width):
+        return inputs[:, input_rows], band_geometry  # nothing of the band is padding: a view
+    band = np.zeros((inputs.shape[0], stop - first, band_geometry.width, x.shape[3]), x.dtype)
+    band[:, band_rows, columns] = inputs[:, input_rows]
+    return band, band_geometry
 
 
 def _columns(geometry: Geometry, xp: np.ndarray, groups: int) -> np.ndarray:
@@ -65,14 +138,16 @@ def conv2d_forward(
     n, _, _, c_in = x.shape
     c_out = w.shape[3]
     n_h, n_w = geometry.out_shape
-    xp = geometry.pad(x.astype(dtype, copy=False))
+    x = x.astype(dtype, copy=False)
     w3 = _grouped_weight(w.astype(dtype, copy=False), groups)
+    bias = None if bias is None else bias.astype(dtype, copy=False)
     out = np.empty((n, n_h, n_w, c_out), dtype=dtype)
-    for chunk in _example_chunks(geometry, n, c_in, dtype.itemsize):
-        columns = _columns(geometry, xp[chunk], groups)
-        np.matmul(columns, w3, out=_grouped_rows(out[chunk], groups))
-    if bias is not None:
-        out += bias.astype(dtype, copy=False)
+    for chunk in _chunks(geometry, n, c_in, dtype.itemsize):
+        band, band_geometry = _padded_band(x, geometry, chunk)
+        target = out[chunk.examples, chunk.rows]
+        np.matmul(_columns(band_geometry, band, groups), w3, out=_grouped_rows(target, groups))
+        if bias is not None:
+            target += bias  # while the chunk is still in cache
     return out
 
 
@@ -88,21 +163,25 @@ def conv2d_input_grad(
     dtype = np.result_type(dy, w)
     n, _, _, c_in = x_shape
     kh, kw, _, _ = w.shape
-    ph, pw = geometry.padded_shape
-    w3 = _grouped_weight(w.astype(dtype, copy=False), groups)
+    w3t = _grouped_weight(w.astype(dtype, copy=False), groups).transpose(0, 2, 1)
     dy = dy.astype(dtype, copy=False)
-    dxp = np.zeros((n, ph, pw, c_in), dtype=dtype)
-    for chunk in _example_chunks(geometry, n, c_in, dtype.itemsize):
-        dy_chunk = dy[chunk]
+    dx = np.zeros(x_shape, dtype=dtype)
+    for chunk in _chunks(geometry, n, c_in, dtype.itemsize):
+        dy_chunk = dy[chunk.examples, chunk.rows]
         m, n_h, n_w, _ = dy_chunk.shape
         # (G, rows, kh*kw*C_in/G) -> (m, n_H, n_W, kh*kw, C_in) with channels in group order
-        dcolumns = np.matmul(_grouped_rows(dy_chunk, groups), w3.transpose(0, 2, 1))
+        dcolumns = np.matmul(_grouped_rows(dy_chunk, groups), w3t)
         dcolumns = dcolumns.reshape(groups, m, n_h, n_w, kh * kw, c_in // groups)
         dcolumns = dcolumns.transpose(1, 2, 3, 4, 0, 5).reshape(m, n_h, n_w, kh * kw, c_in)
-        target = dxp[chunk]
-        for k, index in geometry.offsets():
-            target[index] += dcolumns[:, :, :, k, :]
-    return np.ascontiguousarray(geometry.crop(dxp))
+        first, stop = _band_rows(geometry, chunk)
+        band_geometry = _band_geometry(geometry, first, stop)
+        band = np.zeros((m, stop - first, band_geometry.width, c_in), dtype=dtype)
+        for k, index in band_geometry.offsets():
+            band[index] += dcolumns[:, :, :, k, :]
+        band_rows, input_rows, columns = _inside(geometry, first, stop)
+        # Row bands of one example overlap by the kernel's reach: add, don't assign.
+        dx[chunk.examples, input_rows] += band[:, band_rows, columns]
+    return dx
 
 
 def conv2d_weight_grad(
@@ -120,12 +199,14 @@ def conv2d_weight_grad(
     n, _, _, c_in = x.shape
     c_out = dy.shape[3]
     kh, kw = kernel_shape
-    xp = geometry.pad(x.astype(dtype, copy=False))
+    x = x.astype(dtype, copy=False)
     dy = dy.astype(dtype, copy=False)
     dw3 = np.zeros((groups, kh * kw * (c_in // groups), c_out // groups), dtype=dtype)
-    for chunk in _example_chunks(geometry, n, c_in, dtype.itemsize):
-        columns = _columns(geometry, xp[chunk], groups)
-        dw3 += np.matmul(columns.transpose(0, 2, 1), _grouped_rows(dy[chunk], groups))
+    for chunk in _chunks(geometry, n, c_in, dtype.itemsize):
+        band, band_geometry = _padded_band(x, geometry, chunk)
+        columns = _columns(band_geometry, band, groups)
+        dy_rows = _grouped_rows(np.ascontiguousarray(dy[chunk.examples, chunk.rows]), groups)
+        dw3 += np.matmul(columns.transpose(0, 2, 1), dy_rows)
     return np.ascontiguousarray(dw3.transpose(1, 0, 2)).reshape(kh, kw, c_in // groups, c_out)
 
 

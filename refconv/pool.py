@@ -1,32 +1,117 @@
 """2-D max and average pooling, forward and backward: the vectorised core (NHWC).
 
-Arguments are assumed validated by the caller. Every function loops over the ``kh*kw`` kernel
-offsets only, with whole-array NumPy operations inside.
+Arguments are assumed validated by the caller.
+
+Method: a window reduction is *separable*, so each op first reduces along the width (one strided
+view per kernel column) and then along the height of that intermediate (one view per kernel row):
+``kh + kw - 2`` whole-array operations instead of ``kh * kw - 1``. Work runs on blocks of examples
+that stay in cache, on several threads for large inputs (:mod:`refconv._parallel`).
 
 Max pooling follows torch's CPU scan exactly: offsets are visited in row-major order and an
 element replaces the running maximum when ``value > max or isnan(value)``. Hence finite ties go to
 the *first* maximum, a NaN always wins, and among several NaNs the *last* one wins. The scan starts
-at the first offset inside the input, so padding (``-inf``) never receives a gradient.
+at the first offset inside the input, so padding (``-inf``) never receives a gradient. The
+separable argmax reproduces that rule (first maximal row, then first maximal column in it) for
+every window whose maximum is a number above ``-inf``; blocks holding a NaN or an all ``-inf``
+window are redone with the literal scan (:func:`_scan_argmax`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from refconv._parallel import blocks, for_each_block
 from refconv._windows import Geometry
 
 
-def max_pool2d_argmax(x: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum of every window and the row-major kernel offset where it sits.
+def _taps(kernel: int, dilation: int, stride: int, n_out: int) -> list[slice]:
+    """Slice of the padded axis read by each kernel tap, for every window along that axis."""
+    return [slice(t * dilation, t * dilation + stride * (n_out - 1) + 1, stride)
+            for t in range(kernel)]
 
-    Returns ``(values, offsets)``, both of shape ``(N, n_H, n_W, C)``; ``offsets`` is an
-    ``intp`` array in ``[0, kh*kw)``.
+
+def _tap_dtype(kernel: int) -> type[np.unsignedinteger] | type[np.intp]:
+    return np.uint8 if kernel <= 256 else np.intp
+
+
+def _tagged(greater: np.ndarray, tap: int, dtype: type) -> np.ndarray:
+    """``tap`` where ``greater`` holds, else 0, in ``dtype`` (reuses the bool buffer if it can)."""
+    if dtype is np.uint8:
+        tags = greater.view(np.uint8)
+        tags *= np.uint8(tap)
+        return tags
+    return greater.astype(dtype) * tap
+
+
+def _running(op: np.ufunc, views: list[np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
+    """``op`` folded over ``views`` (``out`` receives the result; the first op writes it)."""
+    if len(views) == 1:
+        if out is None:
+            return views[0].copy()
+        np.copyto(out, views[0])
+        return out
+    out = op(views[0], views[1], out=out)
+    for view in views[2:]:
+        op(out, view, out=out)
+    return out
+
+
+def _separable_max(
+    xp: np.ndarray, geometry: Geometry, track: bool, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Window maxima of the padded block ``xp`` and, if ``track``, the row and column tap of each.
+
+    Returns ``(values, row_tap, col_tap)`` of shape ``(N, n_H, n_W, C)`` (``values`` is ``out``
+    when given). The taps are torch's argmax for windows whose maximum is a number above ``-inf``
+    (see the module docstring); values are exact in every case (``np.maximum`` propagates NaN).
     """
-    xp = geometry.pad(x, value=-np.inf)
+    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
     n_h, n_w = geometry.out_shape
-    shape = (x.shape[0], n_h, n_w, x.shape[3])
+    row_taps, col_taps = _taps(kh, dh, sh, n_h), _taps(kw, dw, sw, n_w)
+    rows_used = slice(0, row_taps[-1].stop)
+    # Stage 1, along the width: per padded row, the maximum of each window's columns.
+    columns = [xp[:, rows_used, c, :] for c in col_taps]
+    if not track:
+        stage1 = _running(np.maximum, columns)
+        return _running(np.maximum, [stage1[:, r] for r in row_taps], out), None, None
+    stage1 = columns[0].copy()
+    col_dtype = _tap_dtype(kw)
+    col_tap = np.zeros(stage1.shape, col_dtype)
+    for j, view in enumerate(columns[1:], 1):
+        # A later tap replaces only when strictly greater: ties stay with the first column.
+        np.maximum(col_tap, _tagged(np.greater(view, stage1), j, col_dtype), out=col_tap)
+        np.maximum(stage1, view, out=stage1)
+    # Stage 2, along the height: the maximum over the window's rows of those row maxima.
+    rows = [stage1[:, r] for r in row_taps]
+    if out is None:
+        values = rows[0].copy()
+    else:
+        values = out
+        np.copyto(values, rows[0])
+    row_dtype = _tap_dtype(kh)
+    row_tap = np.zeros(values.shape, row_dtype)
+    chosen_col = col_tap[:, row_taps[0]].copy()
+    for i, view in enumerate(rows[1:], 1):
+        greater = np.greater(view, values)
+        # chosen_col = where(greater, col_tap of row i, chosen_col), without a branchy where:
+        # modular integer arithmetic is exact here because both values lie in [0, kw).
+        update = col_tap[:, row_taps[i]] - chosen_col
+        update *= greater
+        chosen_col += update
+        np.maximum(row_tap, _tagged(greater, i, row_dtype), out=row_tap)
+        np.maximum(values, view, out=values)
+    return values, row_tap, chosen_col
+
+
+def _scan_argmax(xp: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """torch's scan, literally: ``(values, offsets)`` with row-major kernel offsets.
+
+    The reference for the NaN and all ``-inf`` cases; slower than :func:`_separable_max`.
+    """
+    n_h, n_w = geometry.out_shape
+    shape = (xp.shape[0], n_h, n_w, xp.shape[3])
     first = geometry.first_inside_offset()[None, :, :, None]
-    best = np.full(shape, -np.inf, dtype=x.dtype)
+    best = np.full(shape, -np.inf, dtype=xp.dtype)
     where = np.broadcast_to(first, shape).astype(np.intp)
     for k, index in geometry.offsets():
         values = xp[index]
@@ -36,6 +121,43 @@ def max_pool2d_argmax(x: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np
     # A window whose inside elements are all -inf keeps best == -inf at its first inside offset,
     # exactly as torch does.
     return best, where
+
+
+def _argmax_block(xp: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(values, row_tap, col_tap)`` of one block with torch's rule in every case."""
+    values, row_tap, col_tap = _separable_max(xp, geometry, track=True)
+    if not np.all(values > -np.inf):  # a NaN or an all -inf window: the literal scan decides
+        values, offsets = _scan_argmax(xp, geometry)
+        kw = geometry.kernel[1]
+        row_tap, col_tap = np.divmod(offsets, kw)
+    return values, row_tap, col_tap
+
+
+def max_pool2d_argmax(x: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum of every window and the row-major kernel offset where it sits (torch's rule).
+
+    Returns ``(values, offsets)``, both of shape ``(N, n_H, n_W, C)``; ``offsets`` is an
+    ``intp`` array in ``[0, kh*kw)``.
+    """
+    xp = geometry.pad(x, value=-np.inf)
+    n_h, n_w = geometry.out_shape
+    shape = (x.shape[0], n_h, n_w, x.shape[3])
+    values = np.empty(shape, dtype=x.dtype)
+    offsets = np.empty(shape, dtype=np.intp)
+    kw = geometry.kernel[1]
+
+    def work(block: slice) -> None:
+        best, row_tap, col_tap = _argmax_block(xp[block], geometry)
+        values[block] = best
+        np.multiply(row_tap, kw, out=offsets[block], dtype=np.intp)
+        offsets[block] += col_tap
+
+    for_each_block(x.shape[0], _example_bytes(xp), work)
+    return values, offsets
+
+
+def _example_bytes(xp: np.ndarray) -> int:
+    return int(np.prod(xp.shape[1:], dtype=np.int64)) * xp.itemsize
 
 
 def max_pool2d_indices(offsets: np.ndarray, geometry: Geometry) -> np.ndarray:
@@ -56,7 +178,15 @@ def max_pool2d_indices(offsets: np.ndarray, geometry: Geometry) -> np.ndarray:
 
 def max_pool2d_forward(x: np.ndarray, geometry: Geometry) -> np.ndarray:
     """Max pooling; NaN propagates. Shape ``(N, n_H, n_W, C)``, dtype of ``x``."""
-    return max_pool2d_argmax(x, geometry)[0]
+    xp = geometry.pad(x, value=-np.inf)
+    n_h, n_w = geometry.out_shape
+    out = np.empty((x.shape[0], n_h, n_w, x.shape[3]), dtype=x.dtype)
+
+    def work(block: slice) -> None:
+        _separable_max(xp[block], geometry, track=False, out=out[block])
+
+    for_each_block(x.shape[0], _example_bytes(xp), work)
+    return out
 
 
 def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np.ndarray:
@@ -65,13 +195,41 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
     Returns an array of the shape of ``x``; windows that overlap accumulate.
     """
     dtype = np.result_type(dy, x)
-    _, offsets = max_pool2d_argmax(x, geometry)
+    xp = geometry.pad(x.astype(dtype, copy=False), value=-np.inf)
     dy = dy.astype(dtype, copy=False)
-    ph, pw = geometry.padded_shape
-    dxp = np.zeros((x.shape[0], ph, pw, x.shape[3]), dtype=dtype)
-    zero = dtype.type(0)
-    for k, index in geometry.offsets():
-        dxp[index] += np.where(offsets == k, dy, zero)
+    n, ph, pw, c = xp.shape
+    n_h, n_w = geometry.out_shape
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    dxp = np.empty(xp.shape, dtype=dtype)
+    plane = ph * pw * c
+
+    # Flat index (in a block of the padded gradient) of each window's first cell; the argmax's
+    # taps then add dh*pw*c per row and dw*c per column.
+    def origins(m: int) -> np.ndarray:
+        return (
+            (np.arange(m) * plane)[:, None, None, None]
+            + (np.arange(n_h) * (sh * pw * c))[None, :, None, None]
+            + (np.arange(n_w) * (sw * c))[None, None, :, None]
+            + np.arange(c)[None, None, None, :]
+        )
+
+    parts = blocks(n, _example_bytes(xp))
+    first_cells = origins(parts[0].stop - parts[0].start)
+
+    def work(block: slice) -> None:
+        m = block.stop - block.start
+        _, row_tap, col_tap = _argmax_block(xp[block], geometry)
+        index = row_tap.astype(np.intp)
+        index *= dh * pw * c
+        column = col_tap.astype(np.intp)
+        column *= dw * c
+        index += column
+        index += first_cells[:m]
+        # Overlapping windows may pick the same cell: bincount adds them (in float64).
+        sums = np.bincount(index.ravel(), weights=dy[block].ravel(), minlength=m * plane)
+        dxp[block] = sums.reshape(m, ph, pw, c)
+
+    for_each_block(n, _example_bytes(xp), work, parts)
     return np.ascontiguousarray(geometry.crop(dxp))
 
 
@@ -111,20 +269,52 @@ def avg_pool2d_forward(
     1)`` when it depends on the position (torch's ``count_include_pad=False`` or ceil mode).
     """
     xp = geometry.pad(x)
+    (kh, kw), (sh, sw) = geometry.kernel, geometry.stride
     n_h, n_w = geometry.out_shape
-    total = np.zeros((x.shape[0], n_h, n_w, x.shape[3]), dtype=x.dtype)
-    for _, index in geometry.offsets():
-        total += xp[index]
-    return total / np.asarray(divisor, dtype=x.dtype)
+    row_taps, col_taps = _taps(kh, 1, sh, n_h), _taps(kw, 1, sw, n_w)
+    rows_used = slice(0, row_taps[-1].stop)
+    out = np.empty((x.shape[0], n_h, n_w, x.shape[3]), dtype=x.dtype)
+    divisor = np.asarray(divisor, dtype=x.dtype)
+
+    def work(block: slice) -> None:
+        part = xp[block, rows_used]
+        row_sums = part[:, :, col_taps[0]].copy()  # stage 1: window columns, every row
+        for cols in col_taps[1:]:
+            row_sums += part[:, :, cols]
+        total = out[block]
+        np.copyto(total, row_sums[:, row_taps[0]])  # stage 2: window rows
+        for rows in row_taps[1:]:
+            total += row_sums[:, rows]
+        total /= divisor
+
+    for_each_block(x.shape[0], _example_bytes(xp), work)
+    return out
 
 
 def avg_pool2d_backward(
     dy: np.ndarray, x_shape: tuple[int, ...], geometry: Geometry, divisor: np.ndarray | float
 ) -> np.ndarray:
-    """Gradient of :func:`avg_pool2d_forward`: ``dy / divisor`` spread over every window cell."""
-    share = dy / np.asarray(divisor, dtype=dy.dtype)
+    """Gradient of :func:`avg_pool2d_forward`: ``dy / divisor`` spread over every window cell.
+
+    The adjoint of the two stages of the forward pass, in reverse order.
+    """
+    (kh, kw), (sh, sw) = geometry.kernel, geometry.stride
+    n_h, n_w = geometry.out_shape
     ph, pw = geometry.padded_shape
-    dxp = np.zeros((x_shape[0], ph, pw, x_shape[3]), dtype=dy.dtype)
-    for _, index in geometry.offsets():
-        dxp[index] += share
+    row_taps, col_taps = _taps(kh, 1, sh, n_h), _taps(kw, 1, sw, n_w)
+    n, c = x_shape[0], x_shape[3]
+    dxp = np.empty((n, ph, pw, c), dtype=dy.dtype)
+    divisor = np.asarray(divisor, dtype=dy.dtype)
+
+    def work(block: slice) -> None:
+        share = dy[block] / divisor
+        row_grad = np.zeros((share.shape[0], ph, n_w, c), dtype=dy.dtype)
+        for rows in row_taps:  # adjoint of stage 2
+            row_grad[:, rows] += share
+        grad = dxp[block]
+        grad.fill(0)
+        for cols in col_taps:  # adjoint of stage 1
+            grad[:, :, cols] += row_grad
+
+    for_each_block(n, ph * pw * c * dy.itemsize, work)
     return np.ascontiguousarray(geometry.crop(dxp))
