@@ -7,6 +7,7 @@ or load error (GUIDE.md section 2).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -114,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="processes for a folder of submissions (default: one per core)",
+        help="processes: for one target, its functions are checked N at a time (default: 1; "
+        "same report as a sequential run); for a folder, N submissions at a time, each "
+        "single-process (default: one per core)",
     )
     check.add_argument(
         "--timeout",
@@ -123,13 +126,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="per-call time limit for the checked code (default: 10)",
     )
+    check.add_argument(
+        "--plot",
+        default=None,
+        metavar="DIR",
+        help="write DIR/<function>.png per failing function: expected, actual and their "
+        "difference as heatmaps for the minimal counterexample (needs matplotlib: "
+        "pip install 'refconv[plot]'; for a folder, one subfolder per submission)",
+    )
     return parser
 
 
 def _check_one(args: argparse.Namespace) -> int:
     try:
         from refconv.conformance.report import json_report, text_report
-        from refconv.conformance.runner import open_database, run_all
+        from refconv.conformance.runner import load_implementation, open_database, run_all
         from refconv.conformance.target import TargetLoadError, load_target
         from refconv.oracle import require_torch
 
@@ -155,11 +166,15 @@ def _check_one(args: argparse.Namespace) -> int:
         return 2
     present = target.functions
     names = args.functions if args.functions is not None else list(SEED_FUNCTIONS)
-    progress = None
+    workers = args.workers or 1
+    progress = finished = None
     if sys.stderr.isatty():
 
         def progress(function: str, calls: int) -> None:
             print(f"\r  {function:<24} {calls} examples...", end="", file=sys.stderr, flush=True)
+
+        def finished(done: int, total: int) -> None:
+            print(f"\r  {done}/{total} functions done...", end="", file=sys.stderr, flush=True)
 
     try:
         database = open_database(args.database)
@@ -169,7 +184,12 @@ def _check_one(args: argparse.Namespace) -> int:
     results = run_all(
         target.namespace,
         names,
-        database=database,
+        workers=workers,
+        # Worker processes that cannot inherit the target (spawn) load it again from its spec,
+        # and each opens the database itself (a Redis connection must not cross processes).
+        loader=functools.partial(load_implementation, args.target),
+        finished=finished if workers > 1 else None,
+        database=database if workers == 1 else args.database,
         max_examples=args.max_examples,
         seed=args.seed,
         policy=args.ties,
@@ -188,12 +208,33 @@ def _check_one(args: argparse.Namespace) -> int:
         Path(args.json).write_text(
             json_report(target.name, results, options, loader, has_forward, target.notes)
         )
+    if args.plot:
+        from refconv.conformance.plot import plot_results
+
+        try:
+            for picture in plot_results(results, args.plot):
+                print(f"plot: {picture}")
+        except OSError as exc:
+            print(f"refconv check: cannot write plots to {args.plot}: {exc}", file=sys.stderr)
+            return 2
     if not any(r.status != "missing" for r in results):
         print(
             f"refconv check: {target.name} defines none of the checked functions", file=sys.stderr
         )
         return 1
     return 0 if all(r.ok for r in results) else 1
+
+
+def _plotting_available() -> bool:
+    """Whether ``--plot`` can draw; if not, say which extra installs matplotlib."""
+    try:
+        from refconv.conformance.plot import require_matplotlib
+
+        require_matplotlib()
+    except ImportError as exc:
+        print(f"refconv check: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _write_json(path: str, document: dict[str, Any]) -> None:
@@ -242,6 +283,8 @@ def _grade_one(path: Path, args: argparse.Namespace) -> tuple[int, dict[str, Any
         ]
         if args.functions:
             command += ["--functions", ",".join(args.functions)]
+        if args.plot:
+            command += ["--plot", str(Path(args.plot) / path.stem)]
         limit = max(120.0, 40 * args.timeout)
         try:
             done = subprocess.run(
@@ -313,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "check":
         os.environ.setdefault("MPLBACKEND", "Agg")  # a submission's plt.show() must not block
+        if args.plot and not _plotting_available():
+            return 2  # before the checks: a long run must not end without its pictures
         if args.target is not None and Path(args.target).is_dir():
             return _check_folder(args)
         return _check_one(args)

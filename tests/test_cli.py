@@ -184,3 +184,30 @@ def test_ci_gate_script_fails_a_buggy_submission_and_writes_the_report(tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     report = json.loads((tmp_path / "refconv-report.json").read_text())
     assert report["results"][0]["diagnosis"] == "db must keep the shape (1, 1, 1, n_C) of b"
+
+
+def test_json_has_hypothesis_statistics_per_function(tmp_path):
+    report = tmp_path / "report.json"
+    refconv(
+        "check",
+        str(ZOO / "bug_distribute_n_plus.py"),
+        "--functions",
+        "zero_pad,distribute_value",
+        "--max-examples",
+        "10",
+        "--database",
+        "none",
+        "--json",
+        str(report),
+    )
+    passed, failed = json.loads(report.read_text())["results"]
+    assert passed["status"] == "pass" and failed["status"] == "fail"
+    for result in (passed, failed):
+        statistics = result["statistics"]
+        assert set(statistics["examples"]) == {"corpus", "reuse", "generate", "shrink"}
+        assert statistics["examples"]["corpus"] >= 1  # the seed corpus is replayed first
+        assert statistics["seconds"]["total"] >= statistics["seconds"]["generate"] > 0
+    assert passed["statistics"]["examples"]["generate"] >= 10
+    assert passed["statistics"]["examples"]["shrink"] == passed["statistics"]["shrinks"] == 0
+    assert passed["statistics"]["stopped_because"] == "settings.max_examples=10"
+    assert failed["statistics"]["shrinks"] > 0

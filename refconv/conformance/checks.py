@@ -22,7 +22,7 @@ import threading
 import traceback
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -93,6 +93,11 @@ class ConformanceFailure(AssertionError):
         return head
 
     __hash__ = object.__hash__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An exception pickles as ``cls(*self.args)``, which lacks this dataclass's required
+        # fields: rebuild it from all of them (worker processes of ``run_all`` send failures back).
+        return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
 
 
 class CallTimeout(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from refconv.conformance.checks import ConformanceFailure
-from refconv.conformance.runner import FunctionResult
+from refconv.conformance.runner import FunctionResult, statistics_line
 from refconv.problems import (
     ConvProblem,
     DistributeProblem,
@@ -95,6 +95,8 @@ def failure_text(result: FunctionResult, loader: str, has_forward: bool) -> str:
     if failure.diagnosis:
         out.append(f"  diagnosis: {failure.diagnosis}")
     out += [f"  note: {note}" for note in failure.notes]
+    if result.statistics:
+        out.append(f"  search: {statistics_line(result.statistics)}")
     out.append(
         f"  counterexample (seed {result.seed}; first failure at call {result.found_at}, "
         f"shrunk within {result.examples} calls): {failure.problem!r}"
@@ -181,6 +183,7 @@ def result_json(r: FunctionResult, loader: str, has_forward: bool) -> dict[str, 
         "examples": r.examples,
         "seconds": round(r.seconds, 4),
         "message": r.message,
+        "statistics": r.statistics,
         "counterexample": None,
     }
     if r.failure is not None:

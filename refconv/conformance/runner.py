@@ -9,8 +9,12 @@ counterexample (with diagnosis) when the implementation does not conform.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import pickle
+import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.reporting import with_reporter
+from hypothesis.statistics import collector
 
 from refconv import SEED_FUNCTIONS, strategies
 from refconv.conformance.checks import (
@@ -105,7 +110,7 @@ class FunctionResult:
     message: str = ""
     seed: int | None = None
     found_at: int = 0  # the call (1-based) on which the first failure showed; 0 if none
-    statistics: dict[str, Any] = field(default_factory=dict)
+    statistics: dict[str, Any] = field(default_factory=dict)  # see _statistics; {} if missing
 
     @property
     def ok(self) -> bool:
@@ -126,6 +131,56 @@ def _find_failure(exc: BaseException) -> ConformanceFailure | None:
         stack.extend(getattr(current, "exceptions", ()))
         stack.extend([current.__cause__, current.__context__])
     return None
+
+
+#: Phases of hypothesis's engine reported in a result's statistics (the target phase is part
+#: of "generate"; the explicit phase is empty: refconv's explicit examples are its corpus).
+HYPOTHESIS_PHASES = ("reuse", "generate", "shrink")
+
+
+def _statistics(
+    engine: dict[str, Any], corpus_replayed: int, corpus_seconds: float, total: float
+) -> dict[str, Any]:
+    """A compact, JSON-ready summary of one function's run (:attr:`FunctionResult.statistics`).
+
+    ``examples``: corpus problems replayed, then the test cases hypothesis ran in each phase
+    (shrink candidates rejected while drawing included); ``invalid``: test cases of the reuse
+    and generate phases that the strategy rejected; ``shrinks``: successful shrink steps;
+    ``seconds``: total and per phase; ``stopped_because``: hypothesis's reason for stopping.
+    ``engine`` is the statistics dictionary of hypothesis's engine (``ConjectureRunner
+    .statistics``, handed over through :data:`hypothesis.statistics.collector`); it is empty
+    when hypothesis never ran the test (an error before exploration).
+    """
+    examples: dict[str, int] = {"corpus": corpus_replayed}
+    seconds: dict[str, float] = {"total": round(total, 4), "corpus": round(corpus_seconds, 4)}
+    invalid = 0
+    for phase in HYPOTHESIS_PHASES:
+        stats = engine.get(f"{phase}-phase", {})
+        cases = stats.get("test-cases", [])
+        examples[phase] = len(cases)
+        seconds[phase] = round(float(stats.get("duration-seconds", 0.0)), 4)
+        if phase != "shrink":  # shrinking tries invalid candidates by design, exploration not
+            invalid += sum(case["status"] in ("invalid", "overrun") for case in cases)
+    return {
+        "examples": examples,
+        "invalid": invalid,
+        "shrinks": int(engine.get("shrink-phase", {}).get("shrinks-successful", 0)),
+        "seconds": seconds,
+        "stopped_because": engine.get("stopped-because"),
+    }
+
+
+def statistics_line(statistics: dict[str, Any]) -> str:
+    """One line summing up :attr:`FunctionResult.statistics` (empty when there are none)."""
+    if not statistics:
+        return ""
+    examples = statistics["examples"]
+    names = ("corpus", *HYPOTHESIS_PHASES)
+    phases = " + ".join(f"{examples.get(name, 0)} {name}" for name in names)
+    line = f"{phases} test cases, {statistics['shrinks']} successful shrinks"
+    if statistics.get("stopped_because"):
+        line += f", stopped: {statistics['stopped_because']}"
+    return line
 
 
 def run_function(
@@ -152,7 +207,8 @@ def run_function(
     seed : fixes the random exploration for reproducible runs; None draws a fresh seed
     policy : tie policy, "torch", "subgradient" or "all"
     timeout : per-call limit in seconds for the implementation's code
-    database : a hypothesis example database (replays earlier failures first), or None
+    database : a hypothesis example database (replays earlier failures first), a spec for
+        :func:`open_database`, or None
     strategy : override the problem strategy (used by tests); disables the corpus
     use_corpus : replay the seed corpus (:mod:`refconv.conformance.corpus`) before exploring
     shrink_seconds : time budget for shrinking a failure (the smallest case found by then is
@@ -161,6 +217,8 @@ def run_function(
     """
     if get(impl, function) is None:
         return FunctionResult(function, "missing", message=f"{function} is not defined")
+    if isinstance(database, str):
+        database = open_database(database)
     count = [0]
     first_failure = [0]
     problems = strategy if strategy is not None else problem_strategy(function)
@@ -205,22 +263,44 @@ def run_function(
             except ConformanceFailure as failure:
                 corpus_failure, first_failure[0] = failure, count[0]
                 break
+    replayed, corpus_seconds = count[0], time.perf_counter() - started
+    engine: dict[str, Any] = {}
+    outer = collector.value  # hypothesis's pytest plugin may be collecting for a test around us
+
+    def note_statistics(statistics: dict[str, Any]) -> None:
+        engine.update(statistics)
+        if outer is not None:
+            outer(statistics)
+
     failure = None
     try:
-        with with_reporter(lambda message: None), _shrink_budget(shrink_seconds):
+        with (
+            with_reporter(lambda message: None),
+            _shrink_budget(shrink_seconds),
+            collector.with_value(note_statistics),
+        ):
             conforms()
     except Exception as exc:  # noqa: BLE001 - anything from user code or hypothesis is reported
         failure = _find_failure(exc)
         if failure is None:
             elapsed = time.perf_counter() - started
             message = f"checker error: {type(exc).__name__}: {exc}"
-            return FunctionResult(function, "error", count[0], elapsed, message=message, seed=seed)
+            return FunctionResult(
+                function,
+                "error",
+                count[0],
+                elapsed,
+                message=message,
+                seed=seed,
+                statistics=_statistics(engine, replayed, corpus_seconds, elapsed),
+            )
     if failure is None and corpus_failure is not None:
         failure = corpus_failure
         failure.notes.append("found by the seed corpus; random exploration found no smaller case")
     elapsed = time.perf_counter() - started
+    statistics = _statistics(engine, replayed, corpus_seconds, elapsed)
     if failure is None:
-        return FunctionResult(function, "pass", count[0], elapsed, seed=seed)
+        return FunctionResult(function, "pass", count[0], elapsed, seed=seed, statistics=statistics)
     explain(failure, impl)
     return FunctionResult(
         function,
@@ -231,6 +311,7 @@ def run_function(
         failure.message,
         seed,
         found_at=first_failure[0],
+        statistics=statistics,
     )
 
 
@@ -260,14 +341,54 @@ def open_database(spec: str | None) -> Any:
     return DirectoryBasedExampleDatabase(spec)
 
 
+def load_implementation(spec: str | None) -> Any:
+    """The implementation named by ``spec`` (see :func:`refconv.conformance.target.load_target`).
+
+    A picklable ``loader`` for :func:`run_all` is ``functools.partial(load_implementation, spec)``.
+    """
+    from refconv.conformance.target import load_target
+
+    return load_target(spec).namespace
+
+
 def run_all(
     impl: Any,
     functions: list[str] | None = None,
+    *,
+    workers: int = 1,
+    loader: Callable[[], Any] | None = None,
+    finished: Callable[[int, int], None] | None = None,
     **options: Any,
 ) -> list[FunctionResult]:
-    """:func:`run_function` for each seed function (all eight by default), in the seed's order."""
-    names = list(SEED_FUNCTIONS) if functions is None else functions
-    results = [run_function(impl, name, **options) for name in names]
+    """:func:`run_function` for each seed function (all eight by default), in the seed's order.
+
+    Parameters
+    ----------
+    impl : object with the seed functions as attributes
+    functions : the seed functions to check (default: all eight)
+    workers : with N > 1, check the functions in up to N processes. The results are the same as
+        a sequential run's (same verdicts and, for a given seed, counterexamples), in the same
+        order; ``progress`` is not called (``finished`` is).
+    loader : zero-argument picklable callable that returns the implementation, for worker
+        processes that cannot inherit ``impl`` (spawn start method, e.g. macOS and Windows),
+        e.g. ``functools.partial(load_implementation, spec)``
+    finished : called as ``finished(done, total)`` each time a function's check completes
+    options : passed to :func:`run_function`. ``database`` may be a spec for
+        :func:`open_database`, opened once per process (what workers need: a Redis connection
+        must not be shared across processes); with spawned workers the options must pickle.
+    """
+    names = list(SEED_FUNCTIONS) if functions is None else list(functions)
+    workers = min(workers, len(names))
+    if workers > 1:
+        results = _run_in_processes(impl, names, workers, loader, finished, options)
+    else:
+        if isinstance(options.get("database"), str):
+            options["database"] = open_database(options["database"])
+        results = []
+        for name in names:
+            results.append(run_function(impl, name, **options))
+            if finished is not None:
+                finished(len(results), len(names))
     failed = {r.function for r in results if r.status in ("fail", "error")}
     for r in results:
         if r.failure is None:
@@ -278,6 +399,136 @@ def run_all(
                     f"{helper} fails too: if {r.function} uses it, that may be the cause"
                 )
     return results
+
+
+# --------------------------------------------------------------------------------------------
+# one target's functions in several processes
+
+
+def _start_method() -> str:
+    """``fork`` where it is safe: workers inherit the loaded implementation, torch and the
+    checker, start in milliseconds and never re-run a submission's top-level code. ``spawn`` on
+    macOS (forking a process that uses system frameworks may crash) and where there is no fork.
+    """
+    if sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
+#: State of a worker process of :func:`_run_in_processes`, set once by :func:`_init_worker`.
+_WORKER: dict[str, Any] = {}
+
+#: Modules whose exception classes a parent process can always unpickle.
+_PORTABLE_MODULES = ("builtins", "refconv", "numpy")
+
+
+class RemoteError(Exception):
+    """Stands in for an exception of the checked code that cannot travel from a worker process
+    to the parent (its class is defined by the submission): same type name and message."""
+
+
+def _init_worker(impl: Any, loader: Callable[[], Any] | None, options: dict[str, Any]) -> None:
+    """Prepare a worker: its implementation (inherited, or loaded), database and torch."""
+    try:
+        if impl is None:
+            if loader is None:
+                raise ValueError("run_all(workers > 1) needs a loader to spawn worker processes")
+            impl = loader()
+        options = dict(options)
+        if isinstance(options.get("database"), str):
+            options["database"] = open_database(options["database"])
+    except Exception as exc:  # noqa: BLE001 - reported as each function's error
+        _WORKER["error"] = f"{type(exc).__name__}: {exc}"
+        return
+    if "torch" in sys.modules:
+        # The processes are the parallelism: torch's own threads would oversubscribe the cores.
+        sys.modules["torch"].set_num_threads(1)
+    _WORKER.update(impl=impl, options=options)
+
+
+def _portable_exception(exc: BaseException | None) -> BaseException | None:
+    """``exc`` if the parent process can unpickle it, else a :class:`RemoteError` copy."""
+    if exc is None:
+        return None
+    if type(exc).__module__.split(".")[0] in _PORTABLE_MODULES:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:  # noqa: BLE001 - its arguments do not pickle: replace it below
+            pass
+        else:
+            return exc
+    return RemoteError(f"{type(exc).__name__}: {exc}")
+
+
+def _check_in_worker(function: str) -> FunctionResult:
+    """:func:`run_function` in a worker process; the result is made picklable."""
+    if "error" in _WORKER:
+        message = f"checker error: the worker process could not load the target: {_WORKER['error']}"
+        return FunctionResult(function, "error", message=message)
+    result = run_function(_WORKER["impl"], function, **_WORKER["options"])
+    failure = result.failure
+    if failure is not None:
+        # The user's traceback is already text in failure.details; the diagnosis is done.
+        failure.exception = _portable_exception(failure.exception)
+        for name in ("expected", "actual"):
+            arrays = getattr(failure, name)
+            for key, value in arrays.items():
+                try:
+                    pickle.dumps(value)
+                except Exception:  # noqa: BLE001 - a user object: its text is what reports show
+                    arrays[key] = repr(value)
+    return result
+
+
+#: Rough relative cost of checking each function (plain-loop implementations): the costliest are
+#: started first, so that N workers finish together (longest-processing-time-first scheduling).
+_COST = {
+    "conv_backward": 8,
+    "pool_backward": 7,
+    "conv_forward": 6,
+    "pool_forward": 5,
+    "zero_pad": 2,
+    "conv_single_step": 1,
+    "create_mask_from_window": 1,
+    "distribute_value": 1,
+}
+
+
+def _run_in_processes(
+    impl: Any,
+    names: list[str],
+    workers: int,
+    loader: Callable[[], Any] | None,
+    finished: Callable[[int, int], None] | None,
+    options: dict[str, Any],
+) -> list[FunctionResult]:
+    method = _start_method()
+    options = {key: value for key, value in options.items() if key != "progress"}
+    # With fork the initializer's arguments are inherited, never pickled: impl may be anything.
+    initargs = (impl if method == "fork" else None, loader, options)
+    results: dict[str, FunctionResult] = {}
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_init_worker,
+        initargs=initargs,
+    ) as pool:
+        ordered = sorted(names, key=lambda name: -_COST.get(name, 0))
+        futures = {pool.submit(_check_in_worker, name): name for name in ordered}
+        try:
+            for future in as_completed(futures):
+                name = futures[future]
+                try:
+                    results[name] = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker died (killed, out of memory)
+                    message = f"checker error: worker process failed: {type(exc).__name__}: {exc}"
+                    results[name] = FunctionResult(name, "error", message=message)
+                if finished is not None:
+                    finished(len(results), len(names))
+        except BaseException:  # Ctrl-C: do not start the functions still queued
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return [results[name] for name in names]
 
 
 #: Functions whose failure usually follows from a failing helper they call (notebook structure).
