@@ -5,6 +5,10 @@ It adds one test item per seed function (``refconv-check::<function>``), run by 
 as ``refconv check``; a failure shows the same report (counterexample, diagnosis, reproduction
 snippet), and ``--junitxml`` records each function as its own test case. Absent functions are
 skipped ("missing").
+
+It also measures any hypothesis test suite: ``pytest --refconv-speed=FILE`` records, for every
+hypothesis test, its examples per phase and their time (JSON lines in FILE, one per test, also
+from pytest-xdist workers) and prints a table of examples per second at the end of the run.
 """
 
 from __future__ import annotations
@@ -49,6 +53,105 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="per-call time limit for the checked code (default: 10)",
     )
+    group.addoption(
+        "--refconv-speed",
+        default=None,
+        metavar="FILE",
+        help="record examples and time of every hypothesis test (JSON lines) and print a table "
+        "of examples per second",
+    )
+
+
+# --- speed of hypothesis tests ------------------------------------------------------------------
+
+
+def _phase_summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """Examples and seconds per phase from hypothesis's statistics dictionary."""
+    phases = {}
+    for phase in ("explicit", "reuse", "generate", "target", "shrink"):
+        data = stats.get(f"{phase}-phase") or {}
+        cases = data.get("test-cases") or []
+        if not cases:
+            continue
+        phases[phase] = {
+            "examples": sum(case.get("status") == "valid" for case in cases),
+            "calls": len(cases),
+            "seconds": round(float(data.get("duration-seconds", 0.0)), 4),
+        }
+    return phases
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    path = item.config.getoption("refconv_speed", default=None)
+    if not path:
+        yield
+        return
+    import json
+    import time
+
+    from hypothesis.statistics import collector
+
+    previous = collector.value  # hypothesis's own plugin collects too: keep it informed
+    started = time.perf_counter()
+    recorded: list[dict[str, Any]] = []
+
+    def record(stats: dict[str, Any]) -> None:
+        recorded.append(_phase_summary(stats))
+        if previous is not None:
+            previous(stats)
+
+    with collector.with_value(record):
+        yield
+    if not recorded:
+        return  # not a hypothesis test
+    phases = recorded[-1]
+    examples = sum(p["examples"] for p in phases.values())
+    line = {
+        "test": item.nodeid,
+        "examples": examples,
+        "seconds": round(time.perf_counter() - started, 4),
+        "phases": phases,
+    }
+    with open(path, "a", encoding="utf-8") as out:  # one short append per test: xdist-safe
+        out.write(json.dumps(line) + "\n")
+
+
+def speed_table(path: str) -> str:
+    """Examples per second of every recorded test, slowest first, and the totals."""
+    import json
+
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    if not rows:
+        return "refconv speed: no hypothesis test ran"
+    rows.sort(key=lambda r: r["examples"] / max(r["seconds"], 1e-9))
+    width = min(90, max(len(r["test"]) for r in rows))
+    lines = [f"{'hypothesis test':<{width}} {'examples':>8} {'seconds':>8} {'ex/s':>8}"]
+    for r in rows:
+        rate = r["examples"] / max(r["seconds"], 1e-9)
+        name = r["test"] if len(r["test"]) <= width else "..." + r["test"][-(width - 3) :]
+        lines.append(f"{name:<{width}} {r['examples']:>8} {r['seconds']:>8.2f} {rate:>8.1f}")
+    examples = sum(r["examples"] for r in rows)
+    seconds = sum(r["seconds"] for r in rows)
+    lines.append(
+        f"{len(rows)} hypothesis tests: {examples} examples in {seconds:.1f} s of test time "
+        f"({examples / max(seconds, 1e-9):.1f} examples/s)"
+    )
+    return "\n".join(lines)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("refconv_speed", default=None)
+    # Start a fresh file once per run (the controller, not each xdist worker).
+    if path and not hasattr(config, "workerinput"):
+        open(path, "w", encoding="utf-8").close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    path = config.getoption("refconv_speed", default=None)
+    if path and not hasattr(config, "workerinput"):
+        terminalreporter.write_sep("-", "refconv speed: examples per second per hypothesis test")
+        terminalreporter.write_line(speed_table(path))
 
 
 class RefconvCheckFailed(Exception):
