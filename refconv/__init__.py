@@ -9,6 +9,7 @@ Step" notebook, correct and vectorised::
 """
 
 from refconv import seed
+from refconv._parallel import get_num_threads, set_num_threads
 from refconv.seed import (
     conv_backward,
     conv_forward,
@@ -35,5 +36,7 @@ __all__ = [
     "distribute_value",
     "pool_backward",
     "SEED_FUNCTIONS",
+    "get_num_threads",
+    "set_num_threads",
     "__version__",
 ]

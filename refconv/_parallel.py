@@ -98,3 +98,4 @@ def for_each_block(
             work(part)
         return
     list(_pool().map(work, parts))
+

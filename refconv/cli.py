@@ -134,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
         "difference as heatmaps for the minimal counterexample (needs matplotlib: "
         "pip install 'refconv[plot]'; for a folder, one subfolder per submission)",
     )
+    bench = commands.add_parser(
+        "bench",
+        help="time refconv against torch on the CPU, side by side",
+        description=(
+            "Time refconv's conv and pooling (forward and backward, float64 and float32) "
+            "against torch in the same process, interleaved; print the median ratio per "
+            "operation, conv GFLOP/s next to NumPy's GEMM rate, and peak memory."
+        ),
+    )
+    from refconv.bench import add_arguments
+
+    add_arguments(bench)
     return parser
 
 
@@ -361,4 +373,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.target is not None and Path(args.target).is_dir():
             return _check_folder(args)
         return _check_one(args)
+    if args.command == "bench":
+        from refconv.bench import run_from_args
+
+        try:
+            return run_from_args(args)
+        except ImportError as exc:
+            print(f"refconv bench: {exc}", file=sys.stderr)
+            return 2
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -29,9 +29,10 @@ from refconv._windows import Geometry
 #: Working memory (bytes) of one chunk: its im2col columns plus the padded input rows they are
 #: read from. A chunk is a few examples, or a band of output rows of one large example; a single
 #: output row is always processed even if it exceeds this.
-CHUNK_BYTES = 4 * 2**20
-#: Bound (bytes) on the extra memory of one call beyond its outputs: a chunk's working memory for
-#: the input gradient and, at the same time, for the weight gradient (conv backward).
+CHUNK_BYTES = 16 * 2**20
+#: Bound (bytes) on the extra memory of one call beyond its outputs: one chunk's working memory
+#: (chunks are freed before the next is made), with as much again for small temporaries and the
+#: allocator's slack.
 MEMORY_BUDGET = 2 * CHUNK_BYTES
 
 
@@ -110,6 +111,8 @@ def _padded_band(x: np.ndarray, geometry: Geometry, chunk: _Chunk) -> tuple[np.n
 
 def _columns(geometry: Geometry, xp: np.ndarray, groups: int) -> np.ndarray:
     """im2col: ``(G, n * n_H * n_W, kh * kw * C_in/G)`` contiguous copy of the windows of ``xp``."""
+    # One copy of the strided window view. (Threading this copy was measured slower: BLAS's
+    # worker threads still spin after the previous GEMM and take the cores.)
     windows = np.ascontiguousarray(geometry.grouped_windows(xp, groups))
     g, n, n_h, n_w, kh, kw, c = windows.shape
     return windows.reshape(g, n * n_h * n_w, kh * kw * c)
@@ -181,6 +184,7 @@ def conv2d_input_grad(
         band_rows, input_rows, columns = _inside(geometry, first, stop)
         # Row bands of one example overlap by the kernel's reach: add, don't assign.
         dx[chunk.examples, input_rows] += band[:, band_rows, columns]
+        del dcolumns, band  # free this chunk before the next one is allocated
     return dx
 
 
@@ -207,6 +211,7 @@ def conv2d_weight_grad(
         columns = _columns(band_geometry, band, groups)
         dy_rows = _grouped_rows(np.ascontiguousarray(dy[chunk.examples, chunk.rows]), groups)
         dw3 += np.matmul(columns.transpose(0, 2, 1), dy_rows)
+        del band, columns  # free this chunk before the next one is allocated
     return np.ascontiguousarray(dw3.transpose(1, 0, 2)).reshape(kh, kw, c_in // groups, c_out)
 
 

@@ -189,6 +189,21 @@ def max_pool2d_forward(x: np.ndarray, geometry: Geometry) -> np.ndarray:
     return out
 
 
+def _disjoint(geometry: Geometry) -> tuple[bool, bool]:
+    """Whether windows never overlap, and whether they moreover tile the padded input exactly.
+
+    Disjoint windows let a backward pass assign each tap's gradient instead of accumulating it
+    (and skip zero-filling when they tile the input).
+    """
+    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
+    reach_h, reach_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    disjoint = sh >= reach_h and sw >= reach_w and (dh == 1 or kh == 1) and (dw == 1 or kw == 1)
+    n_h, n_w = geometry.out_shape
+    tiled = disjoint and (sh, sw) == (reach_h, reach_w)
+    tiled = tiled and (n_h * sh, n_w * sw) == geometry.padded_shape
+    return disjoint, tiled
+
+
 def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np.ndarray:
     """Gradient of max pooling: each window's ``dy`` goes to its (torch-rule) argmax.
 
@@ -213,8 +228,25 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
             + np.arange(c)[None, None, None, :]
         )
 
-    parts = blocks(n, _example_bytes(xp))
+    # bincount's float64 bins are the working set: keep a block's bins within half the L2 cache.
+    parts = blocks(n, plane * 8, 2**19)
     first_cells = origins(parts[0].stop - parts[0].start)
+
+    disjoint, tiled = _disjoint(geometry)
+    kh, kw = geometry.kernel
+    row_taps, col_taps = _taps(kh, dh, sh, n_h), _taps(kw, dw, sw, n_w)
+
+    def assign(block: slice) -> None:
+        """Disjoint windows: each tap's cells get ``dy`` where the argmax is that tap, else 0."""
+        _, row_tap, col_tap = _argmax_block(xp[block], geometry)
+        grad = dxp[block]
+        if not tiled:
+            grad.fill(0)
+        dy_block = dy[block]
+        for i, rows in enumerate(row_taps):
+            on_row = row_tap == i
+            for j, cols in enumerate(col_taps):
+                np.multiply(dy_block, on_row & (col_tap == j), out=grad[:, rows, cols])
 
     def work(block: slice) -> None:
         m = block.stop - block.start
@@ -229,7 +261,7 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
         sums = np.bincount(index.ravel(), weights=dy[block].ravel(), minlength=m * plane)
         dxp[block] = sums.reshape(m, ph, pw, c)
 
-    for_each_block(n, _example_bytes(xp), work, parts)
+    for_each_block(n, _example_bytes(xp), assign if disjoint else work, parts)
     return np.ascontiguousarray(geometry.crop(dxp))
 
 
@@ -296,7 +328,8 @@ def avg_pool2d_backward(
 ) -> np.ndarray:
     """Gradient of :func:`avg_pool2d_forward`: ``dy / divisor`` spread over every window cell.
 
-    The adjoint of the two stages of the forward pass, in reverse order.
+    Windows that do not overlap get their share by assignment, one pass over the gradient;
+    otherwise the adjoints of the forward's two stages accumulate it, in reverse order.
     """
     (kh, kw), (sh, sw) = geometry.kernel, geometry.stride
     n_h, n_w = geometry.out_shape
@@ -306,12 +339,21 @@ def avg_pool2d_backward(
     dxp = np.empty((n, ph, pw, c), dtype=dy.dtype)
     divisor = np.asarray(divisor, dtype=dy.dtype)
 
+    disjoint, tiled = _disjoint(geometry)
+
     def work(block: slice) -> None:
         share = dy[block] / divisor
+        grad = dxp[block]
+        if disjoint:
+            if not tiled:
+                grad.fill(0)
+            for rows in row_taps:
+                for cols in col_taps:
+                    grad[:, rows, cols] = share
+            return
         row_grad = np.zeros((share.shape[0], ph, n_w, c), dtype=dy.dtype)
         for rows in row_taps:  # adjoint of stage 2
             row_grad[:, rows] += share
-        grad = dxp[block]
         grad.fill(0)
         for cols in col_taps:  # adjoint of stage 1
             grad[:, :, cols] += row_grad

@@ -1,0 +1,57 @@
+"""refconv bench: the comparison machinery and the report (the timed run itself is opt-in)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from refconv import bench
+from refconv.cli import main
+
+
+def test_compare_reports_the_median_paired_ratio_and_the_faster_torch_layout():
+    def slow():
+        time.sleep(0.004)
+
+    def fast():
+        time.sleep(0.001)
+
+    ours, theirs, ratio, layout = bench.compare(slow, {"NCHW": slow, "channels_last": fast}, 3)
+    assert layout == "channels_last"
+    assert ours > theirs
+    assert ratio > 1.5
+
+
+def test_report_flags_missed_targets_and_memory_over_budget():
+    shape = bench.ConvShape("conv", 1, 4, 1, 1)
+    rows = [
+        bench._row("conv forward", shape, np.dtype("float64"), 1.0, 2.0, 0.5, "NCHW",
+                   {"refconv_gflops": 1, "torch_gflops": 1, "numpy_gemm_gflops": 1,
+                    "share_of_gemm": 0.9}),
+        bench._row("conv backward", shape, np.dtype("float64"), 3.0, 1.0, 3.0, "NCHW"),
+    ]
+    document = {
+        "machine": {"refconv": "x", "torch": "y", "torch_threads": 2, "numpy": "z",
+                    "numpy_blas": "b", "python": "3", "cpu": "cpu", "cores": 2},
+        "rounds": 3,
+        "rows": [r.__dict__ | {"met": r.met} for r in rows],
+        "gemm_share_target": 0.7,
+        "gemm_share_large": {"float64": 0.5},
+        "memory": [{"shape": "s", "call": "forward", "peak_extra": 10, "outputs": 1,
+                    "budget": 5}],
+        "chunk_budget": 4,
+    }
+    text = bench.format_report(document)
+    assert "conv forward" in text and " ok " in text
+    assert "conv backward" in text and "MISSED" in text
+    assert "50% of NumPy's GEMM rate" in text
+    assert text.rstrip().endswith("3 target(s) missed")
+
+
+def test_bench_is_a_refconv_subcommand(capsys):
+    try:
+        main(["bench", "--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert "interleaved" in capsys.readouterr().out
