@@ -165,26 +165,31 @@ def conv2d_input_grad(
     """
     dtype = np.result_type(dy, w)
     n, _, _, c_in = x_shape
-    kh, kw, _, _ = w.shape
+    per_group = c_in // groups
+    # (G, C_out/G, kh*kw*C_in/G): the columns of tap k are k*C_in/G ... (k+1)*C_in/G - 1
     w3t = _grouped_weight(w.astype(dtype, copy=False), groups).transpose(0, 2, 1)
     dy = dy.astype(dtype, copy=False)
     dx = np.zeros(x_shape, dtype=dtype)
     for chunk in _chunks(geometry, n, c_in, dtype.itemsize):
         dy_chunk = dy[chunk.examples, chunk.rows]
         m, n_h, n_w, _ = dy_chunk.shape
-        # (G, rows, kh*kw*C_in/G) -> (m, n_H, n_W, kh*kw, C_in) with channels in group order
-        dcolumns = np.matmul(_grouped_rows(dy_chunk, groups), w3t)
-        dcolumns = dcolumns.reshape(groups, m, n_h, n_w, kh * kw, c_in // groups)
-        dcolumns = dcolumns.transpose(1, 2, 3, 4, 0, 5).reshape(m, n_h, n_w, kh * kw, c_in)
+        dy_rows = _grouped_rows(dy_chunk, groups)
         first, stop = _band_rows(geometry, chunk)
         band_geometry = _band_geometry(geometry, first, stop)
         band = np.zeros((m, stop - first, band_geometry.width, c_in), dtype=dtype)
+        by_group = band.reshape(m, stop - first, band_geometry.width, groups, per_group)
+        # One small GEMM per kernel tap, added into the band at once: both sides of the add
+        # are then contiguous along (n_W, C), unlike the tap slices of one big GEMM's output.
+        tap_grad = np.empty((groups, m * n_h * n_w, per_group), dtype=dtype)
         for k, index in band_geometry.offsets():
-            band[index] += dcolumns[:, :, :, k, :]
+            np.matmul(dy_rows, w3t[:, :, k * per_group : (k + 1) * per_group], out=tap_grad)
+            by_group[index] += tap_grad.reshape(groups, m, n_h, n_w, per_group).transpose(
+                1, 2, 3, 0, 4
+            )
         band_rows, input_rows, columns = _inside(geometry, first, stop)
         # Row bands of one example overlap by the kernel's reach: add, don't assign.
         dx[chunk.examples, input_rows] += band[:, band_rows, columns]
-        del dcolumns, band  # free this chunk before the next one is allocated
+        del tap_grad, band, by_group  # free this chunk before the next one is allocated
     return dx
 
 
@@ -228,7 +233,14 @@ def conv2d_backward(
     x = x.astype(dtype, copy=False)
     dx = conv2d_input_grad(dy, w.astype(dtype, copy=False), geometry, x.shape, groups)
     dw = conv2d_weight_grad(dy, x, geometry, w.shape[:2], groups)
-    return dx, dw, dy.sum(axis=(0, 1, 2))
+    return dx, dw, _channel_sums(dy)
+
+
+def _channel_sums(y: np.ndarray) -> np.ndarray:
+    """``y.sum(axis=(0, 1, 2))`` as one BLAS matrix-vector product (3x faster than NumPy's
+    reduction over the leading axes; another summation order, within the tolerance model)."""
+    rows = y.reshape(-1, y.shape[3])
+    return np.ones(rows.shape[0], dtype=y.dtype) @ rows
 
 
 # --- the transposed convolution: the adjoint of conv2d with respect to its input -----------------
@@ -290,4 +302,4 @@ def conv_transpose2d_backward(
     _, h, wd, _ = x.shape
     dx = conv2d_forward(dy, w.astype(dtype, copy=False), None, geometry, groups)[:, :h, :wd, :]
     dw = conv2d_weight_grad(_extend(x, geometry), dy, geometry, w.shape[:2], groups)
-    return np.ascontiguousarray(dx), dw, dy.sum(axis=(0, 1, 2))
+    return np.ascontiguousarray(dx), dw, _channel_sums(dy)
