@@ -55,3 +55,31 @@ def test_bench_is_a_refconv_subcommand(capsys):
     except SystemExit as exc:
         assert exc.code == 0
     assert "interleaved" in capsys.readouterr().out
+
+
+def test_refconv_speed_records_examples_per_hypothesis_test(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "test_sample.py").write_text(
+        "from hypothesis import given, settings, strategies as st\n"
+        "@settings(max_examples=25, database=None)\n"
+        "@given(st.integers())\n"
+        "def test_law(n):\n"
+        "    assert n == n\n"
+        "def test_plain():\n"
+        "    pass\n"
+    )
+    speed = tmp_path / "speed.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"--refconv-speed={speed}", str(tmp_path / "test_sample.py")],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [json.loads(line) for line in speed.read_text().splitlines()]
+    assert [line["test"].split("::")[-1] for line in lines] == ["test_law"]  # not test_plain
+    assert lines[0]["examples"] == 25
+    assert lines[0]["phases"]["generate"]["valid"] == 25
+    assert "1 hypothesis tests: 25 examples" in done.stdout

@@ -65,22 +65,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # --- speed of hypothesis tests ------------------------------------------------------------------
 
 
-def _phase_summary(stats: dict[str, Any]) -> dict[str, Any]:
-    """Examples and seconds per phase from hypothesis's statistics dictionary."""
-    phases = {}
-    for phase in ("explicit", "reuse", "generate", "target", "shrink"):
-        data = stats.get(f"{phase}-phase") or {}
-        cases = data.get("test-cases") or []
-        if not cases:
-            continue
-        phases[phase] = {
-            "examples": sum(case.get("status") == "valid" for case in cases),
-            "calls": len(cases),
-            "seconds": round(float(data.get("duration-seconds", 0.0)), 4),
-        }
-    return phases
-
-
 @pytest.hookimpl(hookwrapper=True, trylast=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:
     path = item.config.getoption("refconv_speed", default=None)
@@ -90,26 +74,17 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     import json
     import time
 
-    from hypothesis.statistics import collector
+    from refconv.conformance.runner import collect_statistics, phase_counts
 
-    previous = collector.value  # hypothesis's own plugin collects too: keep it informed
     started = time.perf_counter()
-    recorded: list[dict[str, Any]] = []
-
-    def record(stats: dict[str, Any]) -> None:
-        recorded.append(_phase_summary(stats))
-        if previous is not None:
-            previous(stats)
-
-    with collector.with_value(record):
+    with collect_statistics() as engine:
         yield
-    if not recorded:
+    if not engine:
         return  # not a hypothesis test
-    phases = recorded[-1]
-    examples = sum(p["examples"] for p in phases.values())
+    phases = phase_counts(engine)
     line = {
         "test": item.nodeid,
-        "examples": examples,
+        "examples": sum(p["valid"] for p in phases.values()),
         "seconds": round(time.perf_counter() - started, 4),
         "phases": phases,
     }

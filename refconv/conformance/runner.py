@@ -138,6 +138,42 @@ def _find_failure(exc: BaseException) -> ConformanceFailure | None:
 HYPOTHESIS_PHASES = ("reuse", "generate", "shrink")
 
 
+@contextlib.contextmanager
+def collect_statistics() -> Iterator[dict[str, Any]]:
+    """The statistics dictionary of hypothesis's engine for the tests run inside the block.
+
+    Any collector already active (hypothesis's pytest plugin, ``--refconv-speed``, an outer
+    run) still receives them.
+    """
+    engine: dict[str, Any] = {}
+    outer = collector.value
+
+    def note(statistics: dict[str, Any]) -> None:
+        engine.update(statistics)
+        if outer is not None:
+            outer(statistics)
+
+    with collector.with_value(note):
+        yield engine
+
+
+def phase_counts(engine: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per phase that ran: test cases, valid and invalid ones (overruns included), seconds."""
+    counts = {}
+    for phase in ("explicit", "reuse", "generate", "target", "shrink"):
+        data = engine.get(f"{phase}-phase") or {}
+        cases = data.get("test-cases") or []
+        if not cases:
+            continue
+        counts[phase] = {
+            "test_cases": len(cases),
+            "valid": sum(case["status"] == "valid" for case in cases),
+            "invalid": sum(case["status"] in ("invalid", "overrun") for case in cases),
+            "seconds": round(float(data.get("duration-seconds", 0.0)), 4),
+        }
+    return counts
+
+
 def _statistics(
     engine: dict[str, Any], corpus_replayed: int, corpus_seconds: float, total: float
 ) -> dict[str, Any]:
@@ -153,14 +189,13 @@ def _statistics(
     """
     examples: dict[str, int] = {"corpus": corpus_replayed}
     seconds: dict[str, float] = {"total": round(total, 4), "corpus": round(corpus_seconds, 4)}
-    invalid = 0
+    counts = phase_counts(engine)
+    none = {"test_cases": 0, "invalid": 0, "seconds": 0.0}
     for phase in HYPOTHESIS_PHASES:
-        stats = engine.get(f"{phase}-phase", {})
-        cases = stats.get("test-cases", [])
-        examples[phase] = len(cases)
-        seconds[phase] = round(float(stats.get("duration-seconds", 0.0)), 4)
-        if phase != "shrink":  # shrinking tries invalid candidates by design, exploration not
-            invalid += sum(case["status"] in ("invalid", "overrun") for case in cases)
+        examples[phase] = counts.get(phase, none)["test_cases"]
+        seconds[phase] = counts.get(phase, none)["seconds"]
+    # Shrinking tries invalid candidates by design; exploration does not.
+    invalid = sum(counts.get(phase, none)["invalid"] for phase in ("reuse", "generate"))
     return {
         "examples": examples,
         "invalid": invalid,
@@ -265,19 +300,12 @@ def run_function(
                 break
     replayed, corpus_seconds = count[0], time.perf_counter() - started
     engine: dict[str, Any] = {}
-    outer = collector.value  # hypothesis's pytest plugin may be collecting for a test around us
-
-    def note_statistics(statistics: dict[str, Any]) -> None:
-        engine.update(statistics)
-        if outer is not None:
-            outer(statistics)
-
     failure = None
     try:
         with (
             with_reporter(lambda message: None),
             _shrink_budget(shrink_seconds),
-            collector.with_value(note_statistics),
+            collect_statistics() as engine,
         ):
             conforms()
     except Exception as exc:  # noqa: BLE001 - anything from user code or hypothesis is reported
