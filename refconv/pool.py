@@ -56,6 +56,15 @@ def _running(op: np.ufunc, views: list[np.ndarray], out: np.ndarray | None = Non
     return out
 
 
+def _select(condition: np.ndarray, if_true: np.ndarray, if_false: np.ndarray) -> np.ndarray:
+    """``where(condition, if_true, if_false)`` for small non-negative integers, without a branchy
+    ``np.where``: modular arithmetic is exact here because both values lie in ``[0, k)``."""
+    chosen = if_true - if_false
+    chosen *= condition
+    chosen += if_false
+    return chosen
+
+
 def _separable_max(
     xp: np.ndarray, geometry: Geometry, track: bool, out: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -74,30 +83,32 @@ def _separable_max(
     if not track:
         stage1 = _running(np.maximum, columns)
         return _running(np.maximum, [stage1[:, r] for r in row_taps], out), None, None
-    stage1 = columns[0].copy()
-    col_dtype = _tap_dtype(kw)
-    col_tap = np.zeros(stage1.shape, col_dtype)
-    for j, view in enumerate(columns[1:], 1):
+    col_dtype, row_dtype = _tap_dtype(kw), _tap_dtype(kh)
+    if len(columns) == 1:
+        stage1, col_tap = columns[0], np.zeros(columns[0].shape, col_dtype)
+    else:  # the first two taps at once: no copy of tap 0, no zero-filled tap array
+        stage1 = np.maximum(columns[0], columns[1])
+        col_tap = _tagged(np.greater(columns[1], columns[0]), 1, col_dtype)
+    for j, view in enumerate(columns[2:], 2):
         # A later tap replaces only when strictly greater: ties stay with the first column.
         np.maximum(col_tap, _tagged(np.greater(view, stage1), j, col_dtype), out=col_tap)
         np.maximum(stage1, view, out=stage1)
-    # Stage 2, along the height: the maximum over the window's rows of those row maxima.
+    # Stage 2, along the height: the maximum over the window's rows of those row maxima, and
+    # the column tap of the row that wins.
     rows = [stage1[:, r] for r in row_taps]
-    if out is None:
-        values = rows[0].copy()
-    else:
-        values = out
-        np.copyto(values, rows[0])
-    row_dtype = _tap_dtype(kh)
-    row_tap = np.zeros(values.shape, row_dtype)
-    chosen_col = col_tap[:, row_taps[0]].copy()
-    for i, view in enumerate(rows[1:], 1):
+    tap_rows = [col_tap[:, r] for r in row_taps]
+    if len(rows) == 1:
+        values = rows[0].copy() if out is None else out
+        if out is not None:
+            np.copyto(values, rows[0])
+        return values, np.zeros(values.shape, row_dtype), tap_rows[0].copy()
+    greater = np.greater(rows[1], rows[0])
+    values = np.maximum(rows[0], rows[1], out=out)
+    chosen_col = _select(greater, tap_rows[1], tap_rows[0])
+    row_tap = _tagged(greater, 1, row_dtype)
+    for i, view in enumerate(rows[2:], 2):
         greater = np.greater(view, values)
-        # chosen_col = where(greater, col_tap of row i, chosen_col), without a branchy where:
-        # modular integer arithmetic is exact here because both values lie in [0, kw).
-        update = col_tap[:, row_taps[i]] - chosen_col
-        update *= greater
-        chosen_col += update
+        chosen_col = _select(greater, tap_rows[i], chosen_col)
         np.maximum(row_tap, _tagged(greater, i, row_dtype), out=row_tap)
         np.maximum(values, view, out=values)
     return values, row_tap, chosen_col
