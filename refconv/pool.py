@@ -241,9 +241,8 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
 
     # bincount's float64 bins are the working set: keep a block's bins within half the L2 cache.
     parts = blocks(n, plane * 8, 2**19)
-    first_cells = origins(parts[0].stop - parts[0].start)
-
     disjoint, tiled = _disjoint(geometry)
+    first_cells = None if disjoint else origins(parts[0].stop - parts[0].start)
     kh, kw = geometry.kernel
     row_taps, col_taps = _taps(kh, dh, sh, n_h), _taps(kw, dw, sw, n_w)
 
@@ -267,6 +266,7 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
         column = col_tap.astype(np.intp)
         column *= dw * c
         index += column
+        assert first_cells is not None
         index += first_cells[:m]
         # Overlapping windows may pick the same cell: bincount adds them (in float64).
         sums = np.bincount(index.ravel(), weights=dy[block].ravel(), minlength=m * plane)
