@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from refconv._parallel import blocks
 from refconv._windows import Geometry
 
 #: Working memory (bytes) of one chunk: its im2col columns plus the padded input rows they are
@@ -49,19 +50,11 @@ def _chunks(geometry: Geometry, n: int, c_in: int, itemsize: int) -> list[_Chunk
     sh = geometry.stride[0]
     pw = geometry.padded_shape[1]
     row_bytes = (n_w * kh * kw + sh * pw) * c_in * itemsize  # columns + padded input, per row
-    all_rows = slice(0, n_h)
-    if row_bytes * n_h <= CHUNK_BYTES:
-        step = max(1, CHUNK_BYTES // (row_bytes * n_h))
-        starts = range(0, n, step)
-        return [_Chunk(slice(a, min(a + step, n)), all_rows) for a in starts] or [
-            _Chunk(slice(0, 0), all_rows)
-        ]
-    step = max(1, CHUNK_BYTES // row_bytes)
-    return [
-        _Chunk(slice(e, e + 1), slice(r, min(r + step, n_h)))
-        for e in range(n)
-        for r in range(0, n_h, step)
-    ]
+    if row_bytes * n_h <= CHUNK_BYTES:  # whole examples, as many as fit
+        all_rows = slice(0, n_h)
+        return [_Chunk(examples, all_rows) for examples in blocks(n, row_bytes * n_h, CHUNK_BYTES)]
+    bands = blocks(n_h, row_bytes, CHUNK_BYTES)  # one example in bands of output rows
+    return [_Chunk(slice(e, e + 1), rows) for e in range(n) for rows in bands]
 
 
 def _band_rows(geometry: Geometry, chunk: _Chunk) -> tuple[int, int]:
@@ -85,7 +78,8 @@ def _band_geometry(geometry: Geometry, first: int, stop: int) -> Geometry:
 def _inside(geometry: Geometry, first: int, stop: int) -> tuple[slice, slice, slice]:
     """Where the input lies in a band: band rows, input rows and band columns."""
     top, _, left, _ = geometry.padding
-    lo, hi = max(first, top), max(min(stop, top + geometry.height), max(first, top))
+    lo = max(first, top)
+    hi = max(lo, min(stop, top + geometry.height))  # empty when the band is all padding
     return (
         slice(lo - first, hi - first),
         slice(lo - top, hi - top),

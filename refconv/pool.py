@@ -18,6 +18,8 @@ window are redone with the literal scan (:func:`_scan_argmax`).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from refconv._parallel import blocks, for_each_block
@@ -242,7 +244,6 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
     # bincount's float64 bins are the working set: keep a block's bins within half the L2 cache.
     parts = blocks(n, plane * 8, 2**19)
     disjoint, tiled = _disjoint(geometry)
-    first_cells = None if disjoint else origins(parts[0].stop - parts[0].start)
     kh, kw = geometry.kernel
     row_taps, col_taps = _taps(kh, dh, sh, n_h), _taps(kw, dw, sw, n_w)
 
@@ -258,7 +259,8 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
             for j, cols in enumerate(col_taps):
                 np.multiply(dy_block, on_row & (col_tap == j), out=grad[:, rows, cols])
 
-    def work(block: slice) -> None:
+    def accumulate(block: slice, first_cells: np.ndarray) -> None:
+        """Overlapping windows may pick the same cell: one bincount adds them (in float64)."""
         m = block.stop - block.start
         _, row_tap, col_tap = _argmax_block(xp[block], geometry)
         index = row_tap.astype(np.intp)
@@ -266,13 +268,16 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
         column = col_tap.astype(np.intp)
         column *= dw * c
         index += column
-        assert first_cells is not None
         index += first_cells[:m]
-        # Overlapping windows may pick the same cell: bincount adds them (in float64).
         sums = np.bincount(index.ravel(), weights=dy[block].ravel(), minlength=m * plane)
         dxp[block] = sums.reshape(m, ph, pw, c)
 
-    for_each_block(n, _example_bytes(xp), assign if disjoint else work, parts)
+    if disjoint:
+        work = assign
+    else:
+        first_cells = origins(parts[0].stop - parts[0].start)
+        work = partial(accumulate, first_cells=first_cells)
+    for_each_block(n, _example_bytes(xp), work, parts)
     return np.ascontiguousarray(geometry.crop(dxp))
 
 

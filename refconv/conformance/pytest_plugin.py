@@ -96,7 +96,8 @@ def speed_table(path: str) -> str:
     """Examples per second of every recorded test, slowest first, and the totals."""
     import json
 
-    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    with open(path, encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines if line.strip()]
     if not rows:
         return "refconv speed: no hypothesis test ran"
     rows.sort(key=lambda r: r["examples"] / max(r["seconds"], 1e-9))
