@@ -33,11 +33,12 @@ def _default_threads() -> int:
     value = os.environ.get("REFCONV_NUM_THREADS", "")
     if value.strip():
         try:
-            return max(1, int(value))
+            threads = int(value)
         except ValueError:
-            raise ValueError(
-                f"REFCONV_NUM_THREADS must be a positive integer, got {value!r}"
-            ) from None
+            threads = 0
+        if threads < 1:
+            raise ValueError(f"REFCONV_NUM_THREADS must be a positive integer, got {value!r}")
+        return threads
     return max(1, min(os.cpu_count() or 1, 8))
 
 

@@ -556,14 +556,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_from_args(parser.parse_args(argv))
 
 
+def _dtypes(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ("float64", "float32")]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected float64 and/or float32, comma-separated, got {text!r}"
+        )
+    return names
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
+    from refconv.cli import _positive_int
+
     parser.add_argument(
-        "--dtypes", default="float64,float32", help="comma-separated (default float64,float32)"
+        "--rounds", type=_positive_int, default=15, help="interleaved rounds (default 15)"
+    )
+    parser.add_argument(
+        "--dtypes",
+        type=_dtypes,
+        default=["float64", "float32"],
+        help="comma-separated (default float64,float32)",
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=_positive_int,
         default=2,
         help="threads of torch and of refconv's pooling/im2col (default 2; NumPy's BLAS "
         "uses its own setting, e.g. OPENBLAS_NUM_THREADS)",
@@ -576,7 +593,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     document = run(
         rounds=args.rounds,
-        dtypes=[d.strip() for d in args.dtypes.split(",") if d.strip()],
+        dtypes=args.dtypes,
         threads=args.threads,
         quick=args.quick,
         memory=not args.no_memory,

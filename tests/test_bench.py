@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
-from refconv import bench
+from refconv import _parallel, bench, conv
 from refconv.cli import main
 
 
@@ -83,3 +84,39 @@ def test_refconv_speed_records_examples_per_hypothesis_test(tmp_path):
     assert lines[0]["examples"] == 25
     assert lines[0]["phases"]["generate"]["valid"] == 25
     assert "1 hypothesis tests: 25 examples" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("argument", "words"),
+    [
+        (["--rounds", "0"], ["--rounds", "must be >= 1", "0"]),
+        (["--threads", "-1"], ["--threads", "must be >= 1", "-1"]),
+        (["--dtypes", "float16"], ["--dtypes", "float64 and/or float32", "float16"]),
+        (["--rounds", "many"], ["--rounds", "whole number", "many"]),
+    ],
+)
+def test_bench_rejects_bad_arguments_naming_them(argument, words, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", *argument])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    for word in words:
+        assert word in message
+
+
+def test_peak_memory_probe_measures_one_conv_call():
+    shape = bench.ConvShape("tiny", 2, 8, 3, 4)
+    measured = bench.peak_memory(shape, np.dtype("float64"), "backward")
+    # dA_prev, dW and db of that layer, in bytes
+    assert measured["outputs"] == (2 * 8 * 8 * 3 + 3 * 3 * 3 * 4 + 4) * 8
+    assert measured["budget"] == measured["outputs"] + conv.MEMORY_BUDGET
+    assert 0 <= measured["peak_extra"] < measured["budget"] + 2**20
+
+
+def test_bad_thread_count_in_the_environment_names_the_variable(monkeypatch):
+    for bad in ("lots", "0", "-2"):
+        monkeypatch.setenv("REFCONV_NUM_THREADS", bad)
+        with pytest.raises(ValueError, match=f"REFCONV_NUM_THREADS.*'{bad}'"):
+            _parallel._default_threads()
+    monkeypatch.setenv("REFCONV_NUM_THREADS", "3")
+    assert _parallel._default_threads() == 3
