@@ -9,26 +9,24 @@ property suite (``properties/``), in ``refconv check`` and in the pytest plugin.
 Expected values come from torch (:mod:`refconv.oracle`) for conv and pooling, and from plain NumPy
 expressions for the helpers; the allowed error from :mod:`refconv.conformance.tolerance`.
 
-User code is guarded: its exceptions, hangs (per-call timeout), prints, wrong return types,
-shapes and mutated inputs become failures of that function, never a crash of the checker.
+User code is called through :mod:`refconv.conformance.calls` (in this process for trusted code,
+through the executor for a user's target): its exceptions, hangs (per-call timeout), crashes,
+wrong return types, shapes and mutated inputs become failures of that function, never a crash
+of the checker.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import signal
-import threading
-import traceback
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from refconv import oracle
+from refconv._executor.wire import Foreign
 from refconv._windows import Geometry
+from refconv.conformance.calls import Implementation, implementation
 from refconv.conformance.tolerance import Mismatch, compare, dot_bound
 from refconv.conv import conv2d_backward, conv2d_forward
 from refconv.pool import avg_pool2d_backward, avg_pool2d_forward
@@ -59,7 +57,7 @@ class ConformanceFailure(AssertionError):
     Attributes
     ----------
     function : the seed function that failed
-    kind : "exception", "timeout", "mutation", "type", "shape" or "value"
+    kind : "exception", "timeout", "crash", "mutation", "type", "shape" or "value"
     message : one-line statement of what is wrong
     problem : the problem (inputs) it failed on
     mismatch : the worst entry, for "value" failures
@@ -100,73 +98,6 @@ class ConformanceFailure(AssertionError):
         return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
 
 
-class CallTimeout(Exception):
-    """User code ran longer than the per-call timeout."""
-
-
-# --- guarded calls
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float | None):
-    """Interrupt the main thread after ``seconds`` (SIGALRM); elsewhere no limit can be set."""
-    usable = (
-        seconds
-        and seconds > 0
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise CallTimeout(f"did not return within {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _snapshot(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_snapshot(v) for v in value)
-    return value
-
-
-def _unchanged(before: Any, after: Any) -> bool:
-    if isinstance(before, np.ndarray):
-        return (
-            isinstance(after, np.ndarray)
-            and before.shape == after.shape
-            and before.dtype == after.dtype
-            and np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
-        )
-    if isinstance(before, (tuple, list)):
-        return len(before) == len(after) and all(map(_unchanged, before, after))
-    if isinstance(before, dict):
-        return dict(after) == before
-    return True
-
-
-def _user_traceback(exc: BaseException) -> str:
-    """The traceback without the checker's own frames."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    # neither the checker's frames nor library internals (numpy's reductions...): the user's
-    foreign = ("refconv/conformance/", "site-packages/", "/lib/python")
-    user = [f for f in frames if not any(p in f.filename.replace("\\", "/") for p in foreign)]
-    lines = traceback.format_list(user[-6:]) if user else []
-    return "".join(lines) + "".join(traceback.format_exception_only(type(exc), exc))
-
-
 @dataclass
 class Context:
     """How a check calls user code."""
@@ -177,42 +108,37 @@ class Context:
 
 def call(
     ctx: Context,
+    impl: Implementation,
     function: str,
-    fn: Callable[..., Any],
     args: list[tuple[str, Any]],
     problem: Any,
     *,
     checked: str | None = None,
 ) -> Any:
-    """Call ``fn(*values)`` guarded; raise a failure of ``checked`` (default ``function``).
-
-    Inputs are snapshotted and compared after the call: an implementation that writes into its
-    arguments fails with kind "mutation".
-    """
+    """Call ``impl.<function>(*values)`` guarded; raise a failure of ``checked`` (default
+    ``function``) for a timeout, a crash, an exception or a mutated input."""
     checked = checked or function
-    # The implementation gets copies: a mutating one must not corrupt the problem (which
-    # hypothesis shrinks and the report prints); the copies are compared with it afterwards.
-    passed = [(name, _snapshot(value)) for name, value in args]
-    printed = io.StringIO()
-    try:
-        with (
-            contextlib.redirect_stdout(printed),
-            contextlib.redirect_stderr(printed),
-            warnings.catch_warnings(),
-        ):
-            warnings.simplefilter("ignore")  # the user's RuntimeWarnings are not our report
-            with _time_limit(ctx.timeout):
-                result = fn(*[value for _, value in passed])
-    except CallTimeout as exc:
+    outcome = impl.invoke(function, args, ctx.timeout)
+    if outcome.timed_out:
         raise ConformanceFailure(
             checked,
             "timeout",
-            f"{function}() {exc} (infinite loop?)",
+            f"{function}() did not return within {ctx.timeout:g} s (infinite loop?)",
             problem,
             ctx.policy,
-            exception=exc,
-        ) from None
-    except (Exception, SystemExit) as exc:  # noqa: B902 - user code may raise anything
+            details=outcome.printed[-2000:],
+        )
+    if outcome.crash:
+        raise ConformanceFailure(
+            checked,
+            "crash",
+            f"{function}(): {outcome.crash}",
+            problem,
+            ctx.policy,
+            details=outcome.printed[-2000:],
+        )
+    if outcome.exception is not None:
+        exc = outcome.exception
         message = f"{function}() raised {type(exc).__name__}: {exc}".splitlines()[0]
         raise ConformanceFailure(
             checked,
@@ -220,21 +146,22 @@ def call(
             message,
             problem,
             ctx.policy,
-            details=_user_traceback(exc),
+            details=outcome.traceback,
             exception=exc,
-        ) from None
-    for (name, original), (_, value) in zip(args, passed, strict=True):
-        if not _unchanged(original, value):
-            raise ConformanceFailure(
-                checked,
-                "mutation",
-                f"{function}() modified its input {name} in place",
-                problem,
-                ctx.policy,
-                expected={name: original} if isinstance(original, np.ndarray) else {},
-                actual={name: value} if isinstance(value, np.ndarray) else {},
-            )
-    return result
+        )
+    originals = dict(args)
+    for name, value in outcome.mutated:
+        original = originals.get(name)
+        raise ConformanceFailure(
+            checked,
+            "mutation",
+            f"{function}() modified its input {name} in place",
+            problem,
+            ctx.policy,
+            expected={name: original} if isinstance(original, np.ndarray) else {},
+            actual={name: value} if isinstance(value, np.ndarray) else {},
+        )
+    return outcome.value
 
 
 def as_output(
@@ -262,6 +189,8 @@ def as_output(
 
 
 def _kind_of(value: Any) -> str:
+    if isinstance(value, Foreign):
+        return f"an object of type {value.type_name}: {value.text}"[:160]
     if isinstance(value, (np.ndarray, np.generic)):
         return f"{type(value).__name__} of dtype {value.dtype} and shape {np.shape(value)}"
     if isinstance(value, (tuple, list)):
@@ -291,9 +220,9 @@ def judge(
             )
 
 
-def get(impl: Any, function: str) -> Callable[..., Any] | None:
-    fn = getattr(impl, function, None)
-    return fn if callable(fn) else None
+def defines(impl: Any, function: str) -> bool:
+    """Whether ``impl`` (any object, or an :class:`Implementation`) defines ``function``."""
+    return implementation(impl).present(function)
 
 
 # --- tie handling for max pooling
@@ -357,7 +286,7 @@ def _eps_dtype(*arrays: np.ndarray) -> np.dtype:
 
 
 def check_zero_pad(impl: Any, problem: PadProblem, ctx: Context) -> None:
-    result = call(ctx, "zero_pad", impl.zero_pad, [("X", problem.X), ("pad", problem.pad)], problem)
+    result = call(ctx, impl, "zero_pad", [("X", problem.X), ("pad", problem.pad)], problem)
     p = problem.pad
     expected = np.pad(problem.X, ((0, 0), (p, p), (p, p), (0, 0)))
     actual = as_output(ctx, "zero_pad", "X_pad", result, expected.shape, problem)
@@ -366,10 +295,7 @@ def check_zero_pad(impl: Any, problem: PadProblem, ctx: Context) -> None:
 
 def check_conv_single_step(impl: Any, problem: SingleStepProblem, ctx: Context) -> None:
     a, w, b = problem.a_slice_prev, problem.W, problem.b
-    result = call(
-        ctx,
-        "conv_single_step",
-        impl.conv_single_step,
+    result = call(ctx, impl, "conv_single_step",
         [("a_slice_prev", a), ("W", w), ("b", b)],
         problem,
     )
@@ -401,7 +327,7 @@ def _conv_geometry(problem: ConvProblem) -> Geometry:
 
 
 def check_conv_forward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
-    result = call(ctx, "conv_forward", impl.conv_forward, _conv_forward_args(problem), problem)
+    result = call(ctx, impl, "conv_forward", _conv_forward_args(problem), problem)
     result = _pair(ctx, "conv_forward", result, problem, "must return (Z, cache)")
     actual = as_output(ctx, "conv_forward", "Z", result[0], problem.out_shape, problem)
     expected, bound = _conv_expected_forward(problem)
@@ -451,27 +377,27 @@ def own_cache(
     then gets the seed's cache layout so that it is judged on its own. A forward that returns
     something other than an ``(output, cache)`` pair fails the backward check too.
     """
-    fn = get(impl, forward)
-    if fn is None:
+    if not impl.present(forward):
         return seed_cache
     try:
-        result = call(ctx, forward, fn, args, problem, checked=checked)
+        result = call(ctx, impl, forward, args, problem, checked=checked)
     except ConformanceFailure as failure:
-        if failure.kind not in ("exception", "timeout", "mutation"):
+        if failure.kind not in ("exception", "timeout", "crash", "mutation"):
             raise
         # The forward is broken (and fails its own check); judge the backward on its own, fed
         # the cache in the seed's documented layout.
         return seed_cache
     expected = f"{forward}() must return (output, cache) for the backward pass"
-    return _pair(ctx, checked, result, problem, expected)[1]
+    # The cache goes back to the backward as the implementation's own object (through the
+    # executor it never leaves the target's process).
+    return impl.kept(forward, _pair(ctx, checked, result, problem, expected), 1)
 
 
 def check_conv_backward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
     seed_cache = (problem.A_prev, problem.W, problem.b, problem.hparameters)
     args = _conv_forward_args(problem)
     cache = own_cache(ctx, impl, "conv_forward", args, seed_cache, problem, "conv_backward")
-    result = call(
-        ctx, "conv_backward", impl.conv_backward, [("dZ", problem.dZ), ("cache", cache)], problem
+    result = call(ctx, impl, "conv_backward", [("dZ", problem.dZ), ("cache", cache)], problem
     )
     if not isinstance(result, tuple) or len(result) != 3:
         raise ConformanceFailure(
@@ -515,7 +441,7 @@ def check_pool_forward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
     if problem.mode not in ("max", "average"):
         _check_rejects_mode(impl, problem, ctx)
         return
-    result = call(ctx, "pool_forward", impl.pool_forward, _pool_forward_args(problem), problem)
+    result = call(ctx, impl, "pool_forward", _pool_forward_args(problem), problem)
     result = _pair(ctx, "pool_forward", result, problem, "must return (A, cache)")
     actual = as_output(ctx, "pool_forward", "A", result[0], problem.out_shape, problem)
     expected, bound = _pool_expected_forward(problem)
@@ -525,7 +451,7 @@ def check_pool_forward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
 def _check_rejects_mode(impl: Any, problem: PoolProblem, ctx: Context) -> None:
     """An unknown mode must raise, not return an array (the notebook silently returned zeros)."""
     try:
-        result = call(ctx, "pool_forward", impl.pool_forward, _pool_forward_args(problem), problem)
+        result = call(ctx, impl, "pool_forward", _pool_forward_args(problem), problem)
     except ConformanceFailure as failure:
         if failure.kind == "exception":
             return
@@ -560,10 +486,7 @@ def run_pool_backward(
     seed_cache = (problem.A_prev, problem.hparameters)
     args = _pool_forward_args(problem)
     cache = own_cache(ctx, impl, "pool_forward", args, seed_cache, problem, "pool_backward")
-    result = call(
-        ctx,
-        "pool_backward",
-        impl.pool_backward,
+    result = call(ctx, impl, "pool_backward",
         [("dA", dA), ("cache", cache), ("mode", problem.mode)],
         problem,
     )
@@ -636,7 +559,7 @@ def _check_subgradient(
 
 def check_create_mask_from_window(impl: Any, problem: WindowProblem, ctx: Context) -> None:
     x = problem.x
-    result = call(ctx, "create_mask_from_window", impl.create_mask_from_window, [("x", x)], problem)
+    result = call(ctx, impl, "create_mask_from_window", [("x", x)], problem)
     actual = as_output(ctx, "create_mask_from_window", "mask", result, x.shape, problem)
     x64 = x.astype(np.float64)
     is_max = x64 == np.max(x64)
@@ -667,10 +590,7 @@ def check_create_mask_from_window(impl: Any, problem: WindowProblem, ctx: Contex
 
 def check_distribute_value(impl: Any, problem: DistributeProblem, ctx: Context) -> None:
     shape = problem.shape
-    result = call(
-        ctx,
-        "distribute_value",
-        impl.distribute_value,
+    result = call(ctx, impl, "distribute_value",
         [("dz", problem.dz), ("shape", shape)],
         problem,
     )
@@ -705,6 +625,7 @@ def check(
         raise ValueError(f"function must be one of {sorted(CHECKS)}, got {function!r}")
     if policy not in TIE_POLICIES:
         raise ValueError(f"policy must be one of {TIE_POLICIES}, got {policy!r}")
-    if get(impl, function) is None:
+    impl = implementation(impl)
+    if not impl.present(function):
         raise ValueError(f"the implementation defines no {function}()")
     CHECKS[function](impl, problem, Context(policy=policy, timeout=timeout))

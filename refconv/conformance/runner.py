@@ -26,11 +26,12 @@ from hypothesis.reporting import with_reporter
 from hypothesis.statistics import collector
 
 from refconv import SEED_FUNCTIONS, strategies
+from refconv.conformance.calls import RemoteError
 from refconv.conformance.checks import (
     DEFAULT_TIMEOUT,
     ConformanceFailure,
     check,
-    get,
+    defines,
 )
 from refconv.conformance.corpus import corpus
 from refconv.conformance.diagnose import explain
@@ -250,7 +251,7 @@ def run_function(
         reported; hypothesis's own budget is 300 s, too long for a CI gate)
     progress : called as ``progress(function, calls_so_far)`` every 10 calls
     """
-    if get(impl, function) is None:
+    if not defines(impl, function):
         return FunctionResult(function, "missing", message=f"{function} is not defined")
     if isinstance(database, str):
         database = open_database(database)
@@ -448,11 +449,6 @@ _WORKER: dict[str, Any] = {}
 
 #: Modules whose exception classes a parent process can always unpickle.
 _PORTABLE_MODULES = ("builtins", "refconv", "numpy")
-
-
-class RemoteError(Exception):
-    """Stands in for an exception of the checked code that cannot travel from a worker process
-    to the parent (its class is defined by the submission): same type name and message."""
 
 
 def _init_worker(impl: Any, loader: Callable[[], Any] | None, options: dict[str, Any]) -> None:

@@ -1,0 +1,286 @@
+"""Confining the executor before it loads any target code (Linux namespaces, uid, limits).
+
+:func:`confine` runs first thing in the executor process, before the target is read. What it
+can enforce depends on the platform and on the judge's privileges; it returns the list of what
+it did, which the judge records in the report (``isolation``), and docs/security.md explains.
+
+``namespaces`` (Linux, the judge running as root, e.g. a grading container):
+
+1. new PID, mount, network, IPC and UTS namespaces. The executor forks once: the child is
+   process 1 of the new PID namespace and serves the judge; the parent only waits for it and
+   tells the judge the child's pid, so the judge can kill the whole namespace (every process in
+   it dies with process 1: no child survives, none is left behind);
+2. the whole file system read-only; a fresh ``/proc`` showing only the namespace's processes;
+   empty private ``tmpfs`` on ``/tmp``, ``/var/tmp`` and ``/dev/shm`` (size-limited; ``/tmp/work``
+   is the working directory); the folders listed in ``hide`` (a batch's folder of submissions)
+   covered by an empty ``tmpfs`` holding only the target's own file;
+3. any ancestor folder that the executor's uid could not enter (``/root`` of a root-owned
+   Python, say) covered by an empty read-only ``tmpfs`` where only the paths Python needs (its
+   prefixes, ``sys.path``, the target's folder) are bound back, read-only: the rest of it, e.g.
+   the judge's home, is invisible;
+4. a uid and gid of its own (no supplementary groups, ``no_new_privs``): it owns no file
+   outside its ``tmpfs``, cannot signal the judge or other users' processes, and its process
+   limit applies;
+5. no network: the new network namespace has only a loopback interface, down.
+
+``process`` (everywhere else, or when namespaces cannot be created): a new session and process
+group, the resource limits below, a private working directory, a scrubbed environment. Same
+uid as the judge: a hostile target could signal or write what the judge's user can.
+
+Resource limits (both levels, ``setrlimit`` soft = hard): address space, CPU seconds, size of a
+written file, open files, core dumps off; processes (uid-wide, so only with ``namespaces``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+import stat
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+
+#: mount_setattr(2): the same number on every Linux architecture.
+SYS_MOUNT_SETATTR = 442
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+
+
+class ConfinementError(Exception):
+    """A confinement step failed after the namespaces were created: the executor stops."""
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise ConfinementError(f"{what}: {os.strerror(code)} (errno {code})")
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> None:
+    encode = (lambda s: None if s is None else os.fsencode(s))
+    _check(
+        libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags),
+                   encode(data)),
+        f"mount {target}",
+    )
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+def _read_only(libc, path: str, recursive: bool = True) -> None:
+    """Make the mount at ``path`` (and every mount below it) read-only in this namespace."""
+    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    flags = AT_RECURSIVE if recursive else 0
+    result = libc.syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD),
+                          os.fsencode(path), ctypes.c_uint(flags), ctypes.byref(attr),
+                          ctypes.c_size_t(ctypes.sizeof(attr)))
+    if result == 0:
+        return
+    if ctypes.get_errno() != errno.ENOSYS:  # pragma: no cover - kernels older than 5.12 only
+        _check(result, f"read-only {path}")
+    # Older kernels: remount each mount point below `path` read-only, one by one.
+    points = []
+    with open("/proc/self/mountinfo") as table:
+        for line in table:
+            point = line.split()[4].encode().decode("unicode_escape")
+            if point == path or (recursive and point.startswith(path.rstrip("/") + "/")):
+                points.append(point)
+    for point in points:
+        _mount(libc, None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _blocked_ancestor(path: str, uid: int) -> str | None:
+    """The highest folder above ``path`` that ``uid`` (not its owner) may not enter."""
+    parts = path.strip("/").split("/")
+    current = ""
+    for part in parts[:-1] if os.path.isfile(path) else parts:
+        current += "/" + part
+        try:
+            info = os.stat(current)
+        except OSError:
+            return None
+        if stat.S_ISDIR(info.st_mode) and info.st_uid != uid and not info.st_mode & 0o001:
+            return current
+    return None
+
+
+def _expose(libc, paths: list, uid: int) -> list:
+    """Cover folders ``uid`` may not enter with a read-only tmpfs; bind back ``paths`` below them."""
+    blocked = {}
+    for path in paths:
+        ancestor = _blocked_ancestor(path, uid)
+        if ancestor is not None:
+            blocked.setdefault(ancestor, []).append(path)
+    done = []
+    for ancestor in sorted(blocked, key=len):
+        keep = sorted(set(blocked[ancestor]))
+        keep = [p for p in keep if not any(p != q and p.startswith(q + "/") for q in keep)]
+        handles = [(p, os.open(p, os.O_PATH)) for p in keep]
+        _mount(libc, "tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        for path, handle in handles:
+            if os.path.isdir(f"/proc/self/fd/{handle}"):
+                os.makedirs(path, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                open(path, "a").close()
+            _mount(libc, f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
+            os.close(handle)
+            _read_only(libc, path)
+        _read_only(libc, ancestor, recursive=False)
+        done.append(ancestor)
+    return done
+
+
+def _hide(libc, folder: str, keep_file: str | None, uid: int) -> None:
+    """Cover ``folder`` with an empty tmpfs holding only a copy of ``keep_file`` (if inside)."""
+    content = None
+    if keep_file and os.path.dirname(keep_file) == folder.rstrip("/"):
+        with open(keep_file, "rb") as original:
+            content = original.read()
+    _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755")
+    if content is not None:
+        with open(keep_file, "wb") as copy:
+            copy.write(content)
+    _read_only(libc, folder, recursive=False)
+
+
+def _private_tmp(libc, uid: int) -> None:
+    for folder, size in (("/tmp", "64m"), ("/var/tmp", "16m"), ("/dev/shm", "16m")):
+        if os.path.isdir(folder):
+            _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV,
+                   f"size={size},mode=0700,uid={uid},gid={uid}")
+    os.makedirs("/tmp/work", exist_ok=True)
+    os.chown("/tmp/work", uid, uid)
+
+
+def _namespaces(libc, config: dict, info_fd: int, keep_fds: tuple) -> list:
+    """Steps 1-5 of the module docstring; returns what was done (this process is then pid 1)."""
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    _check(libc.unshare(ctypes.c_int(flags)), "unshare")
+    child = os.fork()
+    if child:  # the waiter, outside the new PID namespace
+        for fd in keep_fds:
+            os.close(fd)
+        os.write(info_fd, f"{child}\n".encode())
+        os.close(info_fd)
+        _, status = os.waitpid(child, 0)
+        os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+    os.close(info_fd)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    uid = int(config["uid"])
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    needed = [os.path.realpath(p) for p in config.get("expose", []) if os.path.exists(p)]
+    needed += [os.path.realpath(p) for p in
+               {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)}]
+    needed += [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
+    exposed = _expose(libc, sorted(set(needed)), uid)
+    for folder in config.get("hide", []):
+        _hide(libc, folder, config.get("target_file"), uid)
+    _read_only(libc, "/")
+    _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _private_tmp(libc, uid)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    done = ["pid, mount, network, ipc and uts namespaces", "read-only file system",
+            "private /tmp, /var/tmp and /dev/shm", f"uid and gid {uid}", "no network"]
+    if exposed:
+        done.append("hidden: " + ", ".join(exposed) + " (but for what Python needs)")
+    if config.get("hide"):
+        done.append("hidden: " + ", ".join(config["hide"]) + " (but for the target's own file)")
+    return done
+
+
+def _limits(config: dict, namespaces: bool) -> list:
+    import resource
+
+    wanted = [
+        ("RLIMIT_AS", config.get("memory"), "address space {} bytes"),
+        ("RLIMIT_CPU", config.get("cpu"), "CPU time {} s"),
+        ("RLIMIT_FSIZE", config.get("file_size"), "written file size {} bytes"),
+        ("RLIMIT_NOFILE", config.get("open_files"), "open files {}"),
+        ("RLIMIT_CORE", 0, "core dumps {}"),
+    ]
+    if namespaces:  # uid-wide: meaningful only for a uid of its own
+        wanted.append(("RLIMIT_NPROC", config.get("processes"), "processes {}"))
+    done = []
+    for name, value, text in wanted:
+        if value is None or not hasattr(resource, name):
+            continue
+        try:
+            resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+        except (ValueError, OSError):
+            continue
+        done.append(text.format(value))
+    return done
+
+
+def confine(config: dict, info_fd: int, keep_fds: tuple) -> dict:
+    """Apply the strongest level ``config["level"]`` allows; return what is enforced.
+
+    ``config["level"]``: ``"auto"`` (namespaces where possible, else process), ``"namespaces"``
+    (fail if they cannot be had) or ``"process"``. ``keep_fds`` are the protocol's descriptors
+    (closed in the waiter process). Raises :class:`ConfinementError` when a step fails.
+    """
+    level = config.get("level", "auto")
+    enforced = ["separate process, own session and process group", "scrubbed environment"]
+    reason = ""
+    got_namespaces = False
+    if level != "process":
+        usable = sys.platform.startswith("linux") and os.geteuid() == 0
+        if not usable:
+            reason = "needs Linux and a judge running as root"
+        else:
+            libc = _libc()
+            try:
+                enforced += _namespaces(libc, config, info_fd, keep_fds)
+                got_namespaces = True
+            except ConfinementError as exc:
+                if "unshare" not in str(exc):
+                    raise  # half-confined: never serve
+                reason = str(exc)
+        if level == "namespaces" and not got_namespaces:
+            raise ConfinementError(f"namespaces unavailable: {reason}")
+    if not got_namespaces:
+        os.close(info_fd)
+        os.makedirs(config["workdir"], exist_ok=True)
+        os.chdir(config["workdir"])
+    else:
+        os.chdir("/tmp/work")
+    enforced += _limits(config, got_namespaces)
+    return {
+        "level": "namespaces" if got_namespaces else "process",
+        "enforced": enforced,
+        "not_available": reason,
+    }

@@ -1,0 +1,521 @@
+"""The judge's side of the executor: a user's target, loaded and called in another process.
+
+:class:`IsolatedTarget` is the :class:`~refconv.conformance.calls.Implementation` behind
+``refconv check``, batch grading, the pytest plugin and the CI gate. It starts the executor
+(:mod:`refconv._executor.serve`) with the limits of :class:`ExecutorConfig`, asks it to load
+the target, and turns every call into one request and one answer of plain data
+(:mod:`refconv._executor.wire`). Limits are enforced from outside:
+
+- a call that does not answer within its timeout, or a load within ``import_timeout``, gets the
+  executor killed (its process group and, with namespaces, its whole PID namespace); the next
+  call starts a fresh executor and loads the target again;
+- an executor that dies (signal, ``os._exit``, out of memory, CPU limit) or sends anything
+  malformed is killed too; that call's outcome is a *crash*, which the checks report as a
+  failure of the function: never a pass, never an exception in the judge.
+
+What the executor sends is only ever a value to compare: arrays are rebuilt by the judge with
+validated dtypes and shapes, exceptions as builtin classes or :class:`RemoteError` stand-ins.
+docs/security.md lists what is enforced on which platform and what is not promised.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from refconv import SEED_FUNCTIONS
+from refconv._executor import wire
+from refconv._executor.loader import TargetLoadError
+from refconv.conformance.calls import Implementation, Outcome, rebuild_exception
+
+SERVE = str(Path(__file__).resolve().parent.parent / "_executor" / "serve.py")
+
+#: Isolation levels: ``auto`` takes namespaces where the platform allows them.
+LEVELS = ("auto", "namespaces", "process")
+
+#: Executor uids (namespaces level) are drawn from this range, one per executor alive at once.
+UID_BASE = 0x60000000
+
+#: Environment variables the executor inherits (everything else is dropped). The OpenBLAS
+#: variables keep old builds working on some processors; nothing else of the judge's leaks.
+INHERITED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
+
+KEPT_OUTPUT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one executor process (``setrlimit``, soft = hard)."""
+
+    memory: int = 2 * 2**30  # bytes of address space
+    cpu: int = 900  # CPU seconds over the executor's life (a fresh one restarts the count)
+    file_size: int = 64 * 2**20  # bytes of any file it writes
+    open_files: int = 256
+    processes: int = 64  # tasks (threads included) of its uid; namespaces level only
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """How executors are started.
+
+    python : interpreter of the executor (needs only the standard library and NumPy)
+    level : "auto", "namespaces" (fail when unavailable) or "process"
+    import_timeout : seconds allowed to start the executor and load the target
+    limits : resource limits
+    hide : folders the executor must not see (a batch's folder of submissions); the target's
+        own file stays visible
+    """
+
+    python: str = sys.executable
+    level: str = "auto"
+    import_timeout: float = 60.0
+    limits: Limits = field(default_factory=Limits)
+    hide: tuple[str, ...] = ()
+
+
+class ExecutorError(Exception):
+    """The executor could not be started, died, or broke the protocol (message says how)."""
+
+
+class ExecutorTimeout(Exception):
+    """The executor did not answer in time (it has been killed)."""
+
+
+_uids = itertools.count()
+_live: weakref.WeakSet[_Process] = weakref.WeakSet()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _scrubbed_environment(home: str) -> dict[str, str]:
+    env = {name: os.environ[name] for name in INHERITED if name in os.environ}
+    env.update(
+        PATH="/usr/local/bin:/usr/bin:/bin",
+        HOME=home,
+        TMPDIR=home,
+        MPLBACKEND="Agg",
+        PYTHONHASHSEED="0",  # the target's set and dict orders are the same on every run
+        PYTHONDONTWRITEBYTECODE="1",
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
+    return env
+
+
+class _Process:
+    """One executor process and its pipes."""
+
+    def __init__(self, config: ExecutorConfig, expose: list[str], target_file: str | None):
+        self.owner = os.getpid()
+        self.workdir = tempfile.mkdtemp(prefix="refconv-executor-")
+        request_r, self.request_w = os.pipe()
+        self.response_r, response_w = os.pipe()
+        self.info_r, info_w = os.pipe()
+        self.output_r, output_w = os.pipe()
+        uid = UID_BASE + (((os.getpid() & 0xFFFFF) << 6) | (next(_uids) & 63))
+        limits = config.limits
+        settings = {
+            "level": config.level,
+            "uid": uid,
+            "workdir": self.workdir,
+            "memory": limits.memory,
+            "cpu": limits.cpu,
+            "file_size": limits.file_size,
+            "open_files": limits.open_files,
+            "processes": limits.processes,
+            "hide": list(config.hide),
+            "target_file": target_file,
+            "expose": expose,
+        }
+        command = [config.python, "-B", SERVE, json.dumps(settings)]
+        command += [str(request_r), str(response_w), str(info_w)]
+        self.output = bytearray()
+        try:
+            self.popen = subprocess.Popen(
+                command,
+                pass_fds=(request_r, response_w, info_w),
+                stdin=subprocess.DEVNULL,
+                stdout=output_w,
+                stderr=output_w,
+                env=_scrubbed_environment(self.workdir),
+                cwd=self.workdir,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            for fd in (request_r, response_w, info_w, output_w):
+                os.close(fd)
+            self._close_own()
+            raise ExecutorError(f"cannot start the executor with {config.python}: {exc}") from None
+        for fd in (request_r, response_w, info_w, output_w):
+            os.close(fd)
+        self.namespace_pid: int | None = None
+        self.reader = wire.Reader(self.response_r)
+        self.drain = threading.Thread(target=self._drain, daemon=True)
+        self.drain.start()
+        _live.add(self)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.output_r, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            if len(self.output) < KEPT_OUTPUT:
+                self.output.extend(chunk[: KEPT_OUTPUT - len(self.output)])
+
+    def output_tail(self, size: int = 600) -> str:
+        return bytes(self.output[-size:]).decode("utf-8", "replace").strip()
+
+    def hello(self, timeout: float) -> dict[str, Any]:
+        """The executor's first frame (versions, isolation); learns its namespace's pid."""
+        header, _ = self.receive(time.monotonic() + timeout)
+        isolation = header.get("isolation")
+        if header.get("op") != "hello" or not isinstance(isolation, dict):
+            raise ExecutorError("the executor did not introduce itself")
+        if isolation.get("level") == "namespaces":
+            try:
+                line = wire.Reader(self.info_r).read_line(time.monotonic() + timeout)
+                self.namespace_pid = int(line)
+            except (wire.ProtocolError, wire.Deadline, ValueError) as exc:
+                raise ExecutorError(f"the executor did not say its namespace's pid ({exc})")
+        return header
+
+    def send(self, header: dict[str, Any], buffers: list[bytes], deadline: float | None) -> None:
+        try:
+            wire.write_frame(self.request_w, header, buffers, deadline)
+        except wire.Deadline:
+            raise ExecutorTimeout() from None
+        except (wire.Closed, OSError):
+            raise ExecutorError(self.death()) from None
+
+    def receive(self, deadline: float | None) -> tuple[dict[str, Any], list[bytes]]:
+        try:
+            return self.reader.read(deadline)
+        except wire.Deadline:
+            raise ExecutorTimeout() from None
+        except wire.Closed:
+            raise ExecutorError(self.death()) from None
+        except (wire.ProtocolError, OSError, ValueError) as exc:
+            self.kill()
+            raise ExecutorError(f"the executor broke the protocol ({exc})") from None
+
+    def death(self) -> str:
+        """Why the executor stopped answering (waits briefly for its exit status)."""
+        try:
+            code = self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        if code is None:
+            reason = "the executor closed its answer channel"
+        elif code < 0 or code > 128:
+            number = -code if code < 0 else code - 128
+            reason = f"the process running the target was killed by {_signal_name(number)}"
+            hints = {
+                signal.SIGSEGV: " (a crash in C code, or a stack overflow)",
+                signal.SIGKILL: " (out of memory, or killed from outside)",
+                signal.SIGXCPU: " (CPU time limit)",
+                signal.SIGXFSZ: " (file size limit)",
+            }
+            reason += hints.get(number, "")
+        else:
+            reason = f"the process running the target exited with status {code}"
+            reason += " (os._exit() or sys.exit() outside a function call?)"
+        tail = self.output_tail()
+        return reason + (f"; its last output: {tail[-300:]}" if tail else "")
+
+    def kill(self) -> None:
+        """Kill the executor, everything in its namespace or process group, and close up."""
+        if self.owner != os.getpid():  # inherited through fork: the parent's to kill
+            self._close_own()
+            return
+        for kill in (
+            lambda: os.kill(self.namespace_pid, signal.SIGKILL) if self.namespace_pid else None,
+            lambda: os.killpg(self.popen.pid, signal.SIGKILL),
+        ):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError, OSError):
+                pass
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - an unkillable process
+            pass
+        self._close_own()
+        self.drain.join(timeout=2)
+        try:
+            os.close(self.output_r)
+        except OSError:
+            pass
+        _remove(self.workdir)
+
+    def _close_own(self) -> None:
+        for name in ("request_w", "response_r", "info_r"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+                setattr(self, name, None)
+
+
+def _remove(folder: str) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@atexit.register
+def _kill_all() -> None:
+    for process in list(_live):
+        process.kill()
+
+
+class IsolatedTarget(Implementation):
+    """A user's target in the executor (see the module docstring).
+
+    Parameters
+    ----------
+    spec : a ``.py`` file, a ``.ipynb`` notebook, or a module name; None for refconv itself
+    names : the functions looked for
+    config : how executors are started
+    cwd : where module names and relative paths are resolved (default: the working directory)
+
+    Raises :class:`TargetLoadError` from :meth:`load` (and the constructor) when the target
+    cannot be loaded, does not load in time, or kills its executor while loading.
+    """
+
+    def __init__(
+        self,
+        spec: str | os.PathLike[str] | None,
+        names: tuple[str, ...] = SEED_FUNCTIONS,
+        config: ExecutorConfig | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        self.spec = None if spec is None else os.fspath(spec)
+        self.names = tuple(names)
+        self.config = config or ExecutorConfig()
+        self.cwd = cwd or os.getcwd()
+        self.file = self._file()
+        self.name = "refconv" if self.spec is None else self.spec
+        self.kind = "default"
+        self.path: str | None = None
+        self.notes: list[str] = []
+        self.functions: list[str] = []
+        self.executor: dict[str, Any] = {}
+        self._process: _Process | None = None
+        self.load()
+
+    def _file(self) -> str | None:
+        if self.spec is None:
+            return None
+        path = Path(self.cwd, self.spec).expanduser()
+        return str(path.resolve()) if path.is_file() else None
+
+    @property
+    def digest(self) -> str:
+        """A key of the target's content (its file's SHA-256, or its module name): failing
+        examples saved in a database are only replayed for the same content."""
+        if self.file is None:
+            return f"module:{self.name}"
+        try:
+            return hashlib.sha256(Path(self.file).read_bytes()).hexdigest()
+        except OSError:
+            return f"unreadable:{self.file}"
+
+    def _expose(self) -> list[str]:
+        """Folders the executor must be able to read: refconv (the default target, module
+        names like refconv.stepwise), the working directory, and the target's folder unless a
+        batch hides it."""
+        import refconv
+
+        folders = [str(Path(refconv.__file__).resolve().parent.parent), self.cwd]
+        if self.file is not None and not self.config.hide:
+            folders.append(str(Path(self.file).parent))
+        return folders
+
+    def _spec_for_executor(self) -> str | None:
+        if self.file is not None:
+            return self.file
+        return self.spec
+
+    def _start(self) -> _Process:
+        process = _Process(self.config, self._expose(), self.file)
+        try:
+            hello = process.hello(self.config.import_timeout)
+            header, _ = self._ask(
+                process,
+                {"op": "load", "spec": self._spec_for_executor(), "names": list(self.names),
+                 "cwd": self.cwd},
+                self.config.import_timeout,
+            )
+        except ExecutorTimeout:
+            process.kill()
+            raise TargetLoadError(
+                f"loading did not finish within {self.config.import_timeout:g} s "
+                "(an infinite loop, or a blocking call, at import?)"
+            ) from None
+        except ExecutorError as exc:
+            process.kill()
+            raise TargetLoadError(f"the process loading the target failed: {exc}") from None
+        if "error" in header:
+            process.kill()
+            raise TargetLoadError(str(header["error"])[:20000])
+        self.executor = {
+            "python": str(hello.get("python", "?"))[:40],
+            "numpy": str(hello.get("numpy", "?"))[:40],
+            "isolation": _plain(hello.get("isolation")),
+        }
+        functions = header.get("functions")
+        notes = header.get("notes")
+        if not isinstance(functions, list) or not isinstance(notes, list):
+            process.kill()
+            raise TargetLoadError("the executor's answer to loading is malformed")
+        self.functions = [name for name in self.names if name in functions]
+        self.notes = [str(note)[:2000] for note in notes][:50]
+        kind = header.get("kind")
+        self.kind = kind if kind in ("default", "py", "ipynb", "module") else "module"
+        self.path = self.file
+        return process
+
+    def _ask(self, process: _Process, header: dict[str, Any], timeout: float | None,
+             buffers: list[bytes] | None = None) -> tuple[dict[str, Any], list[bytes]]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            process.send(header, buffers or [], deadline)
+            return process.receive(deadline)
+        except ExecutorTimeout:
+            process.kill()
+            raise
+
+    def load(self) -> None:
+        """(Re)start the executor and load the target."""
+        self.close()
+        self._process = self._start()
+
+    def close(self) -> None:
+        """Kill the executor (a later call starts a new one)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process = None
+
+    def __enter__(self) -> IsolatedTarget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:  # spawned worker processes start their own
+        state = dict(self.__dict__)
+        state["_process"] = None
+        return state
+
+    # --- Implementation
+
+    def present(self, function: str) -> bool:
+        return function in self.functions
+
+    def kept(self, function: str, result: Any, index: int) -> Any:
+        return wire.Ref(function, index)
+
+    def invoke(self, function: str, args: list[tuple[str, Any]], timeout: float | None) -> Outcome:
+        process = self._process
+        if process is None or process.owner != os.getpid():
+            try:
+                self.load()
+            except TargetLoadError as exc:
+                return Outcome(crash=f"the target could not be loaded again: {exc}")
+            process = self._process
+        buffers: list[bytes] = []
+        encoded = [
+            [name, wire.encode_ref(value) if isinstance(value, wire.Ref)
+             else wire.encode(value, buffers)]
+            for name, value in args
+        ]
+        request = {"op": "call", "function": function, "args": encoded}
+        try:
+            header, data = self._ask(process, request, timeout, buffers)
+        except ExecutorTimeout:
+            self._process = None
+            return Outcome(timed_out=True, printed=process.output_tail(2000))
+        except ExecutorError as exc:
+            self._process = None
+            return Outcome(crash=str(exc))
+        try:
+            return _outcome(header, data)
+        except (wire.ProtocolError, TypeError, ValueError, KeyError) as exc:
+            self.close()
+            return Outcome(crash=f"the executor broke the protocol ({exc})")
+
+    def repro_loader(self) -> str:
+        """Python source that binds ``impl`` to this target, for reproduction snippets."""
+        if self.kind == "default":
+            return "import refconv as impl"
+        if self.kind == "module":
+            return f"import {self.name} as impl"
+        return (
+            "from refconv.conformance.target import load_target\n"
+            f"impl = load_target({self.path!r}).namespace"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe copy of a small structure the executor reported (strings, lists, dicts)."""
+    if isinstance(value, dict):
+        return {str(k)[:80]: _plain(v) for k, v in list(value.items())[:20]}
+    if isinstance(value, list):
+        return [_plain(v) for v in value[:40]]
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    return str(value)[:400]
+
+
+def _outcome(header: dict[str, Any], buffers: list[bytes]) -> Outcome:
+    status = header.get("status")
+    outcome = Outcome(
+        printed=str(header.get("printed", ""))[:4000],
+        seconds=float(header.get("seconds", 0.0)),
+    )
+    if status == "returned":
+        outcome.value = wire.decode(header.get("value"), buffers)
+    elif status == "raised":
+        outcome.exception = rebuild_exception(
+            str(header.get("type", "Exception"))[:100],
+            str(header.get("module", ""))[:100],
+            str(header.get("message", ""))[:2000],
+        )
+        outcome.traceback = str(header.get("traceback", ""))[:8000]
+    elif status == "protocol":
+        raise wire.ProtocolError(str(header.get("message", ""))[:500])
+    else:
+        raise wire.ProtocolError(f"unknown answer status {status!r}")
+    mutated = header.get("mutated", [])
+    if not isinstance(mutated, list):
+        raise wire.ProtocolError("bad mutation list")
+    for item in mutated[:16]:
+        if not isinstance(item, list) or len(item) != 2:
+            raise wire.ProtocolError("bad mutation entry")
+        outcome.mutated.append((str(item[0])[:100], wire.decode(item[1], buffers)))
+    return outcome
