@@ -1,7 +1,9 @@
 """Command line: ``refconv check [TARGET] ...`` (also ``python -m refconv check``).
 
-Exit status of ``check``: 0 when every present function conforms, 1 when any fails, 2 for a usage
-or load error (GUIDE.md section 2).
+Exit status of ``check``: 0 when every present function conforms, 1 when any fails (or none of
+the checked functions is defined), 2 for a usage or load error (README "Exit status"). Options
+are validated before any work; the target itself only ever runs in the executor
+(:mod:`refconv.conformance.isolation`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import refconv
 
 SEED_FUNCTIONS = refconv.SEED_FUNCTIONS
-DEFAULT_DATABASE = ".hypothesis/refconv-check"
+DEFAULT_DATABASE = "none"
 
 
 def _functions(text: str) -> list[str]:
@@ -106,9 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--database",
         default=DEFAULT_DATABASE,
         metavar="SPEC",
-        help="where failing examples are saved and replayed first: a directory, "
-        "redis://HOST:PORT/DB (shared by a fleet of runners), or none "
-        f"(default: {DEFAULT_DATABASE})",
+        help="where failing examples are saved and replayed first, keyed by the target's "
+        "content: a directory, redis://HOST:PORT/DB (shared by a fleet of runners), or none "
+        f"(default: {DEFAULT_DATABASE}: every run is a function of code, seed and options)",
     )
     check.add_argument(
         "--workers",
@@ -126,6 +128,35 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="per-call time limit for the checked code (default: 10)",
     )
+    check.add_argument(
+        "--import-timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="time limit for starting the executor and loading the target (default: 60)",
+    )
+    check.add_argument(
+        "--python",
+        default=None,
+        metavar="PATH",
+        help="interpreter that runs the target (needs only NumPy), e.g. a course's "
+        "environment with NumPy 1.23; the judge stays in this one (default: this interpreter)",
+    )
+    check.add_argument(
+        "--isolation",
+        choices=("auto", "namespaces", "process"),
+        default="auto",
+        help="how the target's process is confined: namespaces (Linux, as root), process, or "
+        "auto, the strongest available (default); see docs/security.md",
+    )
+    check.add_argument(
+        "--memory",
+        type=_positive_int,
+        default=2048,
+        metavar="MIB",
+        help="address-space limit of the target's process in MiB (default: 2048)",
+    )
+    check.add_argument("--hide", action="append", default=[], help=argparse.SUPPRESS)
     check.add_argument(
         "--plot",
         default=None,
@@ -149,11 +180,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _executor_config(args: argparse.Namespace) -> Any:
+    from refconv.conformance.isolation import ExecutorConfig, Limits
+
+    return ExecutorConfig(
+        python=args.python or sys.executable,
+        level=args.isolation,
+        import_timeout=args.import_timeout,
+        limits=Limits(memory=args.memory * 2**20),
+        hide=tuple(args.hide),
+    )
+
+
+def versions(executor: dict[str, Any]) -> dict[str, Any]:
+    """Versions that a verdict depends on: the judge's, and the executor's as it reported them."""
+    import platform
+
+    import hypothesis
+    import numpy
+    import torch
+
+    return {
+        "refconv": refconv.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "hypothesis": hypothesis.__version__,
+        "oracle": f"torch {torch.__version__}",
+        "executor": {k: executor.get(k) for k in ("python", "numpy")},
+    }
+
+
 def _check_one(args: argparse.Namespace) -> int:
     try:
+        from refconv.conformance.isolation import IsolatedTarget
         from refconv.conformance.report import json_report, text_report
-        from refconv.conformance.runner import load_implementation, open_database, run_all
-        from refconv.conformance.target import TargetLoadError, load_target
+        from refconv.conformance.runner import open_database, run_all
+        from refconv.conformance.target import TargetLoadError
         from refconv.oracle import require_torch
 
         require_torch()
@@ -167,7 +229,13 @@ def _check_one(args: argparse.Namespace) -> int:
         "timeout": args.timeout,
     }
     try:
-        target = load_target(args.target)
+        database = open_database(args.database)
+    except ValueError as exc:
+        print(f"refconv check: {exc}", file=sys.stderr)
+        return 2
+    names = args.functions if args.functions is not None else list(SEED_FUNCTIONS)
+    try:
+        target = IsolatedTarget(args.target, config=_executor_config(args))
     except TargetLoadError as exc:
         print(f"refconv check: cannot load {args.target}: {exc}", file=sys.stderr)
         if args.json:
@@ -177,7 +245,6 @@ def _check_one(args: argparse.Namespace) -> int:
             )
         return 2
     present = target.functions
-    names = args.functions if args.functions is not None else list(SEED_FUNCTIONS)
     workers = args.workers or 1
     progress = finished = None
     if sys.stderr.isatty():
@@ -188,26 +255,25 @@ def _check_one(args: argparse.Namespace) -> int:
         def finished(done: int, total: int) -> None:
             print(f"\r  {done}/{total} functions done...", end="", file=sys.stderr, flush=True)
 
-    try:
-        database = open_database(args.database)
-    except ValueError as exc:
-        print(f"refconv check: {exc}", file=sys.stderr)
-        return 2
-    results = run_all(
-        target.namespace,
-        names,
-        workers=workers,
-        # Worker processes that cannot inherit the target (spawn) load it again from its spec,
-        # and each opens the database itself (a Redis connection must not cross processes).
-        loader=functools.partial(load_implementation, args.target),
-        finished=finished if workers > 1 else None,
-        database=database if workers == 1 else args.database,
-        max_examples=args.max_examples,
-        seed=args.seed,
-        policy=args.ties,
-        timeout=args.timeout,
-        progress=progress,
-    )
+    with target:
+        results = run_all(
+            target,
+            names,
+            workers=workers,
+            # Spawned worker processes (macOS) start their own executor from the same spec;
+            # each opens the database itself (a Redis connection must not cross processes).
+            loader=functools.partial(
+                IsolatedTarget, args.target, config=_executor_config(args), cwd=target.cwd
+            ),
+            finished=finished if workers > 1 else None,
+            database=database if workers == 1 else args.database,
+            max_examples=args.max_examples,
+            seed=args.seed,
+            policy=args.ties,
+            timeout=args.timeout,
+            progress=progress,
+            target_key=target.digest,
+        )
     if progress is not None:
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
     has_forward = {
@@ -215,10 +281,16 @@ def _check_one(args: argparse.Namespace) -> int:
         "pool_backward": "pool_forward" in present,
     }
     loader = target.repro_loader()
-    print(text_report(target.name, results, options, loader, has_forward, target.notes))
+    isolation = target.executor.get("isolation") or {}
+    summary = (
+        f"{isolation.get('level', '?')} (target run by Python {target.executor.get('python')}, "
+        f"NumPy {target.executor.get('numpy')})"
+    )
+    print(text_report(target.name, results, options, loader, has_forward, target.notes, summary))
     if args.json:
+        context = {"versions": versions(target.executor), "isolation": isolation}
         Path(args.json).write_text(
-            json_report(target.name, results, options, loader, has_forward, target.notes)
+            json_report(target.name, results, options, loader, has_forward, target.notes, context)
         )
     if args.plot:
         from refconv.conformance.plot import plot_results
@@ -255,72 +327,89 @@ def _write_json(path: str, document: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(document, indent=2))
 
 
-#: Memory cap (bytes of address space) of one submission's process in batch grading.
-SUBMISSION_MEMORY = 4 * 2**30
+def _usage_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options of ``check``, checked before any work (None if fine)."""
+    if args.json:
+        folder = Path(args.json).expanduser().resolve().parent
+        if not folder.is_dir():
+            return f"--json {args.json}: folder {folder} does not exist"
+        if Path(args.json).is_dir():
+            return f"--json {args.json}: is a folder, expected a file name"
+        if not os.access(folder, os.W_OK):
+            return f"--json {args.json}: folder {folder} is not writable"
+    if args.plot:
+        plot = Path(args.plot).expanduser()
+        if plot.exists() and not plot.is_dir():
+            return f"--plot {args.plot}: exists and is not a folder"
+        existing = next((p for p in (plot, *plot.resolve().parents) if p.exists()), None)
+        if existing is not None and not os.access(existing, os.W_OK):
+            return f"--plot {args.plot}: {existing} is not writable"
+    if args.python:
+        python = Path(args.python).expanduser()
+        if not python.is_file() or not os.access(python, os.X_OK):
+            return f"--python {args.python}: not an executable file"
+    if args.target is not None and not args.target.strip():
+        return "target: empty; expected a .py file, a .ipynb notebook, a module or a folder"
+    return None
 
 
-def _limit_memory() -> None:  # pragma: no cover - runs in the child process
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (SUBMISSION_MEMORY, SUBMISSION_MEMORY))
-    except (ImportError, ValueError, OSError):
-        pass
+def _batch_command(path: Path, args: argparse.Namespace, report: Path) -> list[str]:
+    """The ``refconv check`` command line that grades one submission of a batch."""
+    command = [sys.executable, "-m", "refconv", "check", str(path), "--json", str(report)]
+    command += ["--max-examples", str(args.max_examples), "--seed", str(args.seed)]
+    command += ["--ties", args.ties, "--timeout", str(args.timeout)]
+    command += ["--import-timeout", str(args.import_timeout), "--isolation", args.isolation]
+    command += ["--memory", str(args.memory), "--database", args.database]
+    # The executor of a submission does not see the batch folder: no other submission's file.
+    command += ["--hide", str(path.parent.resolve())]
+    if args.python:
+        command += ["--python", args.python]
+    if args.functions:
+        command += ["--functions", ",".join(args.functions)]
+    if args.plot:
+        command += ["--plot", str(Path(args.plot) / path.stem)]
+    return command
 
 
 def _grade_one(path: Path, args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
-    """Check one submission in its own process; a crash, hang or memory hog fails it alone."""
+    """Check one submission with its own judge and executor; whatever happens to them (crash,
+    hang, memory hog, a report that cannot be read) is that submission's error row alone."""
     import json
 
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        command = [
-            sys.executable,
-            "-m",
-            "refconv",
-            "check",
-            str(path),
-            "--json",
-            str(report),
-            "--max-examples",
-            str(args.max_examples),
-            "--seed",
-            str(args.seed),
-            "--ties",
-            args.ties,
-            "--timeout",
-            str(args.timeout),
-            "--database",
-            args.database,
-        ]
-        if args.functions:
-            command += ["--functions", ",".join(args.functions)]
-        if args.plot:
-            command += ["--plot", str(Path(args.plot) / path.stem)]
-        limit = max(120.0, 40 * args.timeout)
-        try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=limit,
-                check=False,
-                preexec_fn=_limit_memory if os.name == "posix" else None,
-            )
-            code = done.returncode
-            tail = (done.stderr.strip().splitlines() or [""])[-1]
-        except subprocess.TimeoutExpired:
-            code, tail = 1, f"did not finish within {limit:g} s"
-        if report.exists():
-            return code, json.loads(report.read_text())
-        reason = tail or f"the checker process died (exit status {code})"
-        if code < 0:
-            reason = f"the checker process was killed (signal {-code}): out of memory?"
-        return code, {"target": str(path), "error": reason, "results": []}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            report = Path(tmp) / "report.json"
+            # Each functions' search stops at its first hang, so a check lasts at most about
+            # one timeout per function plus the import, on top of normal work.
+            limit = max(300.0, 20 * args.timeout + 2 * args.import_timeout)
+            try:
+                done = subprocess.run(
+                    _batch_command(path, args, report),
+                    capture_output=True,
+                    text=True,
+                    timeout=limit,
+                    check=False,
+                    start_new_session=True,
+                )
+                code = done.returncode
+                tail = (done.stderr.strip().splitlines() or [""])[-1]
+            except subprocess.TimeoutExpired:
+                code, tail = 1, f"the check did not finish within {limit:g} s"
+            if report.exists():
+                document = json.loads(report.read_text())
+                if isinstance(document, dict):
+                    return code, document
+            reason = tail or f"the checker process died (exit status {code})"
+            if code < 0:
+                reason = f"the checker process was killed (signal {-code})"
+            return (code or 1), {"target": str(path), "error": reason, "results": []}
+    except Exception as exc:  # noqa: BLE001 - one submission must never end the batch
+        return 1, {"target": str(path), "error": f"grading failed: {exc}", "results": []}
 
 
 def _check_folder(args: argparse.Namespace) -> int:
-    """Batch grading: each submission in its own process, ``--workers`` at a time."""
+    """Batch grading: each submission its own judge and executor, ``--workers`` at a time; the
+    rows and the JSON are in file-name order, whatever order the checks finish in."""
     from concurrent.futures import ThreadPoolExecutor
 
     folder = Path(args.target)
@@ -367,7 +456,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if args.command == "check":
-        os.environ.setdefault("MPLBACKEND", "Agg")  # a submission's plt.show() must not block
+        problem = _usage_error(args)
+        if problem:
+            print(f"refconv check: {problem}", file=sys.stderr)
+            return 2
         if args.plot and not _plotting_available():
             return 2  # before the checks: a long run must not end without its pictures
         if args.target is not None and Path(args.target).is_dir():

@@ -79,13 +79,15 @@ def _check(result: int, what: str) -> None:
         raise ConfinementError(f"{what}: {os.strerror(code)} (errno {code})")
 
 
+def _bytes(text):
+    return None if text is None else os.fsencode(text)
+
+
 def _mount(libc, source, target, fstype, flags, data=None) -> None:
-    encode = (lambda s: None if s is None else os.fsencode(s))
-    _check(
-        libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags),
-                   encode(data)),
-        f"mount {target}",
+    result = libc.mount(
+        _bytes(source), _bytes(target), _bytes(fstype), ctypes.c_ulong(flags), _bytes(data)
     )
+    _check(result, f"mount {target}")
 
 
 class _MountAttr(ctypes.Structure):
@@ -101,9 +103,14 @@ def _read_only(libc, path: str, recursive: bool = True) -> None:
     """Make the mount at ``path`` (and every mount below it) read-only in this namespace."""
     attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
     flags = AT_RECURSIVE if recursive else 0
-    result = libc.syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD),
-                          os.fsencode(path), ctypes.c_uint(flags), ctypes.byref(attr),
-                          ctypes.c_size_t(ctypes.sizeof(attr)))
+    result = libc.syscall(
+        ctypes.c_long(SYS_MOUNT_SETATTR),
+        ctypes.c_int(AT_FDCWD),
+        os.fsencode(path),
+        ctypes.c_uint(flags),
+        ctypes.byref(attr),
+        ctypes.c_size_t(ctypes.sizeof(attr)),
+    )
     if result == 0:
         return
     if ctypes.get_errno() != errno.ENOSYS:  # pragma: no cover - kernels older than 5.12 only
@@ -135,7 +142,7 @@ def _blocked_ancestor(path: str, uid: int) -> str | None:
 
 
 def _expose(libc, paths: list, uid: int) -> list:
-    """Cover folders ``uid`` may not enter with a read-only tmpfs; bind back ``paths`` below them."""
+    """Cover folders ``uid`` may not enter with a read-only tmpfs; bind ``paths`` back in."""
     blocked = {}
     for path in paths:
         ancestor = _blocked_ancestor(path, uid)
@@ -177,8 +184,14 @@ def _hide(libc, folder: str, keep_file: str | None, uid: int) -> None:
 def _private_tmp(libc, uid: int) -> None:
     for folder, size in (("/tmp", "64m"), ("/var/tmp", "16m"), ("/dev/shm", "16m")):
         if os.path.isdir(folder):
-            _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV,
-                   f"size={size},mode=0700,uid={uid},gid={uid}")
+            _mount(
+                libc,
+                "tmpfs",
+                folder,
+                "tmpfs",
+                MS_NOSUID | MS_NODEV,
+                f"size={size},mode=0700,uid={uid},gid={uid}",
+            )
     os.makedirs("/tmp/work", exist_ok=True)
     os.chown("/tmp/work", uid, uid)
 
@@ -200,8 +213,10 @@ def _namespaces(libc, config: dict, info_fd: int, keep_fds: tuple) -> list:
     uid = int(config["uid"])
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     needed = [os.path.realpath(p) for p in config.get("expose", []) if os.path.exists(p)]
-    needed += [os.path.realpath(p) for p in
-               {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)}]
+    needed += [
+        os.path.realpath(p)
+        for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)}
+    ]
     needed += [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
     exposed = _expose(libc, sorted(set(needed)), uid)
     for folder in config.get("hide", []):
@@ -213,8 +228,13 @@ def _namespaces(libc, config: dict, info_fd: int, keep_fds: tuple) -> list:
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    done = ["pid, mount, network, ipc and uts namespaces", "read-only file system",
-            "private /tmp, /var/tmp and /dev/shm", f"uid and gid {uid}", "no network"]
+    done = [
+        "pid, mount, network, ipc and uts namespaces",
+        "read-only file system",
+        "private /tmp, /var/tmp and /dev/shm",
+        f"uid and gid {uid}",
+        "no network",
+    ]
     if exposed:
         done.append("hidden: " + ", ".join(exposed) + " (but for what Python needs)")
     if config.get("hide"):

@@ -57,21 +57,29 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
         op = header.get("op")
         if op == "load":
             try:
-                target = loader.load_target(header.get("spec"), tuple(header.get("names", ())),
-                                            header.get("cwd"))
+                target = loader.load_target(
+                    header.get("spec"), tuple(header.get("names", ())), header.get("cwd")
+                )
             except loader.TargetLoadError as exc:
                 wire.write_frame(responses, {"error": str(exc)}, [])
                 continue
             namespace = target.namespace
-            answer = {"name": target.name, "kind": target.kind, "path": target.path,
-                      "notes": [str(n) for n in target.notes], "functions": target.functions}
+            answer = {
+                "name": target.name,
+                "kind": target.kind,
+                "path": target.path,
+                "notes": [str(n) for n in target.notes],
+                "functions": target.functions,
+            }
             wire.write_frame(responses, answer, [])
         elif op == "call" and namespace is not None:
             function = str(header.get("function"))
             out = []
             try:
-                args = [(str(name), wire.decode(node, buffers, refs=resolve))
-                        for name, node in header.get("args", [])]
+                args = [
+                    (str(name), wire.decode(node, buffers, refs=resolve))
+                    for name, node in header.get("args", [])
+                ]
                 fn = getattr(namespace, function)
             except Exception as exc:  # noqa: BLE001 - reported to the judge as a protocol error
                 wire.write_frame(responses, {"status": "protocol", "message": str(exc)}, [])
@@ -105,8 +113,9 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
         elif op == "exit":
             return
         else:
-            wire.write_frame(responses, {"status": "protocol", "message": f"bad request {op!r}"},
-                             [])
+            wire.write_frame(
+                responses, {"status": "protocol", "message": f"bad request {op!r}"}, []
+            )
 
 
 def _copy(value):
@@ -123,12 +132,18 @@ def _copy(value):
 
 def _same(before, after, np) -> bool:
     if isinstance(before, np.ndarray):
-        return (isinstance(after, np.ndarray) and before.shape == after.shape
-                and before.dtype == after.dtype
-                and bool(np.array_equal(before, after, equal_nan=before.dtype.kind == "f")))
+        return (
+            isinstance(after, np.ndarray)
+            and before.shape == after.shape
+            and before.dtype == after.dtype
+            and bool(np.array_equal(before, after, equal_nan=before.dtype.kind == "f"))
+        )
     if isinstance(before, (tuple, list)):
-        return (isinstance(after, (tuple, list)) and len(before) == len(after)
-                and all(_same(b, a, np) for b, a in zip(before, after)))
+        return (
+            isinstance(after, (tuple, list))
+            and len(before) == len(after)
+            and all(_same(b, a, np) for b, a in zip(before, after))
+        )
     if isinstance(before, dict):
         try:
             return dict(after) == before

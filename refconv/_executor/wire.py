@@ -211,8 +211,10 @@ def encode(value: Any, buffers: list, depth: int = 0) -> dict:
             kind = "tuple" if isinstance(value, tuple) else "list"
             return {"t": kind, "items": [encode(v, buffers, depth + 1) for v in value]}
         if isinstance(value, dict) and len(value) <= MAX_ITEMS:
-            items = [[encode(k, buffers, depth + 1), encode(v, buffers, depth + 1)]
-                     for k, v in list(value.items())]
+            items = [
+                [encode(k, buffers, depth + 1), encode(v, buffers, depth + 1)]
+                for k, v in list(value.items())
+            ]
             return {"t": "dict", "items": items}
     return {"t": "obj", "type": _type_name(value), "repr": _short_repr(value)}
 

@@ -295,7 +295,10 @@ def check_zero_pad(impl: Any, problem: PadProblem, ctx: Context) -> None:
 
 def check_conv_single_step(impl: Any, problem: SingleStepProblem, ctx: Context) -> None:
     a, w, b = problem.a_slice_prev, problem.W, problem.b
-    result = call(ctx, impl, "conv_single_step",
+    result = call(
+        ctx,
+        impl,
+        "conv_single_step",
         [("a_slice_prev", a), ("W", w), ("b", b)],
         problem,
     )
@@ -397,8 +400,7 @@ def check_conv_backward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
     seed_cache = (problem.A_prev, problem.W, problem.b, problem.hparameters)
     args = _conv_forward_args(problem)
     cache = own_cache(ctx, impl, "conv_forward", args, seed_cache, problem, "conv_backward")
-    result = call(ctx, impl, "conv_backward", [("dZ", problem.dZ), ("cache", cache)], problem
-    )
+    result = call(ctx, impl, "conv_backward", [("dZ", problem.dZ), ("cache", cache)], problem)
     if not isinstance(result, tuple) or len(result) != 3:
         raise ConformanceFailure(
             "conv_backward",
@@ -486,7 +488,10 @@ def run_pool_backward(
     seed_cache = (problem.A_prev, problem.hparameters)
     args = _pool_forward_args(problem)
     cache = own_cache(ctx, impl, "pool_forward", args, seed_cache, problem, "pool_backward")
-    result = call(ctx, impl, "pool_backward",
+    result = call(
+        ctx,
+        impl,
+        "pool_backward",
         [("dA", dA), ("cache", cache), ("mode", problem.mode)],
         problem,
     )
@@ -590,7 +595,10 @@ def check_create_mask_from_window(impl: Any, problem: WindowProblem, ctx: Contex
 
 def check_distribute_value(impl: Any, problem: DistributeProblem, ctx: Context) -> None:
     shape = problem.shape
-    result = call(ctx, impl, "distribute_value",
+    result = call(
+        ctx,
+        impl,
+        "distribute_value",
         [("dz", problem.dz), ("shape", shape)],
         problem,
     )

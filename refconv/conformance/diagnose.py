@@ -635,6 +635,9 @@ def _first_rule(failure: ConformanceFailure) -> str | None:
 def explain(failure: ConformanceFailure, impl: Any) -> None:
     """Fill ``failure.diagnosis`` and ``failure.notes`` (never raises)."""
     diagnosis = _first_rule(failure)
+    if failure.kind in ("timeout", "crash"):  # running the code again could cost as much
+        failure.diagnosis = diagnosis
+        return
     if diagnosis and failure.kind == "value":
         # On a tiny shrunk input several explanations can coincide (all zeros...). Run the
         # implementation again on the same shapes with random values: the diagnosis must hold

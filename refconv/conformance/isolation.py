@@ -198,7 +198,8 @@ class _Process:
                 line = wire.Reader(self.info_r).read_line(time.monotonic() + timeout)
                 self.namespace_pid = int(line)
             except (wire.ProtocolError, wire.Deadline, ValueError) as exc:
-                raise ExecutorError(f"the executor did not say its namespace's pid ({exc})")
+                message = f"the executor did not say its namespace's pid ({exc})"
+                raise ExecutorError(message) from None
         return header
 
     def send(self, header: dict[str, Any], buffers: list[bytes], deadline: float | None) -> None:
@@ -367,8 +368,12 @@ class IsolatedTarget(Implementation):
             hello = process.hello(self.config.import_timeout)
             header, _ = self._ask(
                 process,
-                {"op": "load", "spec": self._spec_for_executor(), "names": list(self.names),
-                 "cwd": self.cwd},
+                {
+                    "op": "load",
+                    "spec": self._spec_for_executor(),
+                    "names": list(self.names),
+                    "cwd": self.cwd,
+                },
                 self.config.import_timeout,
             )
         except ExecutorTimeout:
@@ -400,8 +405,13 @@ class IsolatedTarget(Implementation):
         self.path = self.file
         return process
 
-    def _ask(self, process: _Process, header: dict[str, Any], timeout: float | None,
-             buffers: list[bytes] | None = None) -> tuple[dict[str, Any], list[bytes]]:
+    def _ask(
+        self,
+        process: _Process,
+        header: dict[str, Any],
+        timeout: float | None,
+        buffers: list[bytes] | None = None,
+    ) -> tuple[dict[str, Any], list[bytes]]:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             process.send(header, buffers or [], deadline)
@@ -450,8 +460,12 @@ class IsolatedTarget(Implementation):
             process = self._process
         buffers: list[bytes] = []
         encoded = [
-            [name, wire.encode_ref(value) if isinstance(value, wire.Ref)
-             else wire.encode(value, buffers)]
+            [
+                name,
+                wire.encode_ref(value)
+                if isinstance(value, wire.Ref)
+                else wire.encode(value, buffers),
+            ]
             for name, value in args
         ]
         request = {"op": "call", "function": function, "args": encoded}

@@ -146,12 +146,13 @@ class RefconvItem(pytest.Item):
         config = self.config
         target = config._refconv_target  # type: ignore[attr-defined]
         result = run_function(
-            target.namespace,
+            target,
             self.function,
             max_examples=config.getoption("refconv_max_examples"),
             seed=config.getoption("refconv_seed"),
             policy=config.getoption("refconv_ties"),
             timeout=config.getoption("refconv_timeout"),
+            target_key=target.digest,
         )
         self.user_properties.append(("examples", result.examples))
         if result.status == "missing":
@@ -184,10 +185,12 @@ def pytest_collection_modifyitems(
     spec = config.getoption("refconv_target")
     if not spec:
         return
-    from refconv.conformance.target import TargetLoadError, load_target
+    from refconv.conformance.isolation import IsolatedTarget
+    from refconv.conformance.target import TargetLoadError
 
     try:
-        config._refconv_target = load_target(spec)  # type: ignore[attr-defined]
+        # The target runs in the executor, never in pytest's process.
+        config._refconv_target = IsolatedTarget(spec)  # type: ignore[attr-defined]
     except TargetLoadError as exc:
         raise pytest.UsageError(f"--refconv-target: cannot load {spec}: {exc}") from None
     collector = RefconvCollector.from_parent(session, name="refconv-check")

@@ -132,11 +132,14 @@ def text_report(
     loader: str,
     has_forward: dict[str, bool],
     notes: list[str] = (),
+    isolation: str = "",
 ) -> str:
     lines = [
         f"refconv check {target}  (ties: {options['policy']}, seed: {options['seed']}, "
         f"up to {options['max_examples']} examples per function)"
     ]
+    if isolation:
+        lines.append(f"  isolation: {isolation}")
     lines += [f"  note: {note}" for note in notes]
     for r in results:
         detail = ""
@@ -210,10 +213,13 @@ def json_report(
     loader: str,
     has_forward: dict[str, bool],
     notes: list[str] = (),
+    context: dict[str, Any] | None = None,
 ) -> str:
+    """The JSON report; ``context`` adds top-level entries (versions, isolation)."""
     document = {
         "target": target,
         "options": options,
+        **(context or {}),
         "notes": list(notes),
         "results": [result_json(r, loader, has_forward.get(r.function, True)) for r in results],
     }

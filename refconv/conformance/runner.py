@@ -57,6 +57,19 @@ def _shrink_budget(seconds: float) -> Iterator[None]:
 
 DEFAULT_SEED = 0
 
+#: Failures that stop the search at once, unshrunk: each further call could cost a whole
+#: timeout, or a fresh executor, and shrinking them tells nothing a grader needs.
+TERMINAL_KINDS = ("timeout", "crash")
+
+
+class _StopSearch(BaseException):
+    """Raised through hypothesis (which lets BaseException subclasses pass) to end a search
+    at a terminal failure."""
+
+    def __init__(self, failure: ConformanceFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
 
 def _integer_inputs(problem: Any) -> st.SearchStrategy[Any]:
     """Sometimes pass integer-valued input data as an integer array (the seed accepts ints).
@@ -232,6 +245,7 @@ def run_function(
     use_corpus: bool = True,
     shrink_seconds: float = DEFAULT_SHRINK_SECONDS,
     progress: Callable[[str, int], None] | None = None,
+    target_key: str = "",
 ) -> FunctionResult:
     """Check ``impl.<function>`` on up to ``max_examples`` generated problems.
 
@@ -250,6 +264,10 @@ def run_function(
     shrink_seconds : time budget for shrinking a failure (the smallest case found by then is
         reported; hypothesis's own budget is 300 s, too long for a CI gate)
     progress : called as ``progress(function, calls_so_far)`` every 10 calls
+    target_key : what identifies the implementation's content (e.g.
+        :attr:`~refconv.conformance.isolation.IsolatedTarget.digest`): failures saved in the
+        database are replayed only for the same key, so one target's failures never steer
+        another's search
     """
     if not defines(impl, function):
         return FunctionResult(function, "missing", message=f"{function} is not defined")
@@ -265,13 +283,15 @@ def run_function(
             progress(function, count[0])
         try:
             check(function, impl, problem, policy=policy, timeout=timeout)
-        except ConformanceFailure:
+        except ConformanceFailure as failure:
             first_failure[0] = first_failure[0] or count[0]
+            if failure.kind in TERMINAL_KINDS:
+                raise _StopSearch(failure) from None
             raise
 
-    # One database key per function and tie policy: what failed once (for any implementation)
-    # is replayed first next time; the dynamically built test would otherwise share one key.
-    conforms._hypothesis_internal_add_digest = f"refconv:{function}:{policy}".encode()
+    # One database key per function, tie policy and target content: what failed once for this
+    # code is replayed first next time; nothing leaks between different targets.
+    conforms._hypothesis_internal_add_digest = f"refconv:{function}:{policy}:{target_key}".encode()
     conforms = settings(
         max_examples=max_examples,
         deadline=None,
@@ -302,13 +322,24 @@ def run_function(
     replayed, corpus_seconds = count[0], time.perf_counter() - started
     engine: dict[str, Any] = {}
     failure = None
+    stopped = corpus_failure is not None and corpus_failure.kind in TERMINAL_KINDS
+    if stopped:
+        failure, corpus_failure = corpus_failure, None
     try:
+        if stopped:
+            raise _StopSearch(failure)
         with (
             with_reporter(lambda message: None),
             _shrink_budget(shrink_seconds),
             collect_statistics() as engine,
         ):
             conforms()
+    except _StopSearch as stop:
+        failure = stop.failure
+        failure.notes.append(
+            f"the search stopped at this first {failure.kind}: not shrunk (each further call "
+            "could cost as much)"
+        )
     except Exception as exc:  # noqa: BLE001 - anything from user code or hypothesis is reported
         failure = _find_failure(exc)
         if failure is None:
@@ -370,16 +401,6 @@ def open_database(spec: str | None) -> Any:
     return DirectoryBasedExampleDatabase(spec)
 
 
-def load_implementation(spec: str | None) -> Any:
-    """The implementation named by ``spec`` (see :func:`refconv.conformance.target.load_target`).
-
-    A picklable ``loader`` for :func:`run_all` is ``functools.partial(load_implementation, spec)``.
-    """
-    from refconv.conformance.target import load_target
-
-    return load_target(spec).namespace
-
-
 def run_all(
     impl: Any,
     functions: list[str] | None = None,
@@ -400,7 +421,8 @@ def run_all(
         order; ``progress`` is not called (``finished`` is).
     loader : zero-argument picklable callable that returns the implementation, for worker
         processes that cannot inherit ``impl`` (spawn start method, e.g. macOS and Windows),
-        e.g. ``functools.partial(load_implementation, spec)``
+        e.g. ``functools.partial(IsolatedTarget, spec)``. Forked workers inherit ``impl``; an
+        :class:`~refconv.conformance.isolation.IsolatedTarget` then starts its own executor
     finished : called as ``finished(done, total)`` each time a function's check completes
     options : passed to :func:`run_function`. ``database`` may be a spec for
         :func:`open_database`, opened once per process (what workers need: a Redis connection
