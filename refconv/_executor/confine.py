@@ -128,9 +128,8 @@ def _read_only(libc, path: str, recursive: bool = True) -> None:
 
 def _blocked_ancestor(path: str, uid: int) -> str | None:
     """The highest folder above ``path`` that ``uid`` (not its owner) may not enter."""
-    parts = path.strip("/").split("/")
     current = ""
-    for part in parts[:-1] if os.path.isfile(path) else parts:
+    for part in path.strip("/").split("/")[:-1]:
         current += "/" + part
         try:
             info = os.stat(current)
@@ -141,59 +140,95 @@ def _blocked_ancestor(path: str, uid: int) -> str | None:
     return None
 
 
-def _expose(libc, paths: list, uid: int) -> list:
-    """Cover folders ``uid`` may not enter with a read-only tmpfs; bind ``paths`` back in."""
-    blocked = {}
-    for path in paths:
-        ancestor = _blocked_ancestor(path, uid)
-        if ancestor is not None:
-            blocked.setdefault(ancestor, []).append(path)
-    done = []
-    for ancestor in sorted(blocked, key=len):
-        keep = sorted(set(blocked[ancestor]))
-        keep = [p for p in keep if not any(p != q and p.startswith(q + "/") for q in keep)]
-        handles = [(p, os.open(p, os.O_PATH)) for p in keep]
-        _mount(libc, "tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-        for path, handle in handles:
-            if os.path.isdir(f"/proc/self/fd/{handle}"):
-                os.makedirs(path, exist_ok=True)
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+#: World-writable folders that get a private, size-limited tmpfs owned by the executor's uid.
+PRIVATE = (("/tmp", "64m"), ("/var/tmp", "16m"), ("/dev/shm", "16m"))
+
+#: Bounds on the target's folder copied into the executor's view (single-target mode).
+MAX_COPIED_FILES = 200
+MAX_COPIED_BYTES = 32 * 2**20
+
+
+def _target_copies(target_file: str | None, siblings: bool) -> dict:
+    """Contents of the target's file and, with ``siblings``, of the ``.py`` files beside it
+    (helper modules), read now, while this process may still read them."""
+    if not target_file:
+        return {}
+    folder = os.path.dirname(target_file)
+    names = [target_file]
+    if siblings:
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            entries = []
+        names += [os.path.join(folder, e) for e in entries if e.endswith(".py")]
+    copies, total = {}, 0
+    for name in names[: MAX_COPIED_FILES + 1]:
+        try:
+            if not os.path.isfile(name) or os.path.islink(name):
+                continue
+            with open(name, "rb") as source:
+                data = source.read(MAX_COPIED_BYTES + 1)
+        except OSError:
+            continue
+        total += len(data)
+        if total > MAX_COPIED_BYTES and name != target_file:
+            break
+        copies[name] = data
+    return copies
+
+
+def _file_system(libc, config: dict, keep: list, uid: int) -> list:
+    """Steps 2 and 3 of the module docstring; returns the folders covered (not the private ones).
+
+    ``keep`` are the paths that stay visible, read-only, at their own place: what Python needs,
+    refconv's folder, the judge's working directory. Covered folders (private tmp, ``hide``,
+    the target's folder, ancestors the uid may not enter) get an empty tmpfs; kept paths below a
+    cover are bound back, from descriptors opened before it; covers and binds are mounted
+    parents first, so a cover inside a kept path still hides. The target's folder then holds
+    copies of the target (and, for a single target, its ``.py`` neighbours) only.
+    """
+    target_file = config.get("target_file")
+    copies = _target_copies(target_file, bool(config.get("siblings")))
+    private = {folder: size for folder, size in PRIVATE if os.path.isdir(folder)}
+    covers = set(private) | {os.path.realpath(h) for h in config.get("hide", [])}
+    covers |= {a for a in (_blocked_ancestor(p, uid) for p in keep) if a}
+    if target_file:
+        covers.add(os.path.dirname(target_file))
+    binds = {p for p in keep if p not in covers and any(_inside(p, c) for c in covers)}
+    handles = {p: os.open(p, os.O_PATH) for p in sorted(binds)}
+    _read_only(libc, "/")
+    steps = [(path, "cover") for path in covers] + [(path, "bind") for path in binds]
+    for path, step in sorted(steps, key=lambda s: (s[0].count("/"), s[0])):
+        if step == "cover":
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            if path in private:
+                options = f"size={private[path]},mode=0700,uid={uid},gid={uid}"
             else:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                open(path, "a").close()
-            _mount(libc, f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
-            os.close(handle)
-            _read_only(libc, path)
-        _read_only(libc, ancestor, recursive=False)
-        done.append(ancestor)
-    return done
-
-
-def _hide(libc, folder: str, keep_file: str | None, uid: int) -> None:
-    """Cover ``folder`` with an empty tmpfs holding only a copy of ``keep_file`` (if inside)."""
-    content = None
-    if keep_file and os.path.dirname(keep_file) == folder.rstrip("/"):
-        with open(keep_file, "rb") as original:
-            content = original.read()
-    _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755")
-    if content is not None:
-        with open(keep_file, "wb") as copy:
-            copy.write(content)
-    _read_only(libc, folder, recursive=False)
-
-
-def _private_tmp(libc, uid: int) -> None:
-    for folder, size in (("/tmp", "64m"), ("/var/tmp", "16m"), ("/dev/shm", "16m")):
-        if os.path.isdir(folder):
-            _mount(
-                libc,
-                "tmpfs",
-                folder,
-                "tmpfs",
-                MS_NOSUID | MS_NODEV,
-                f"size={size},mode=0700,uid={uid},gid={uid}",
-            )
+                options = "size=64m,mode=0755"
+            _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options)
+            continue
+        handle = handles.pop(path)
+        if os.path.isdir(f"/proc/self/fd/{handle}"):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            open(path, "a").close()
+        _mount(libc, f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
+        os.close(handle)
+        _read_only(libc, path)
+    for path, data in copies.items():
+        with open(path, "wb") as copy:
+            copy.write(data)
+        os.chmod(path, 0o644)
+    for cover in covers - set(private):
+        _read_only(libc, cover, recursive=False)
     os.makedirs("/tmp/work", exist_ok=True)
     os.chown("/tmp/work", uid, uid)
+    return sorted(covers - set(private))
 
 
 def _namespaces(libc, config: dict, info_fd: int, keep_fds: tuple) -> list:
@@ -212,18 +247,12 @@ def _namespaces(libc, config: dict, info_fd: int, keep_fds: tuple) -> list:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     uid = int(config["uid"])
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-    needed = [os.path.realpath(p) for p in config.get("expose", []) if os.path.exists(p)]
-    needed += [
-        os.path.realpath(p)
-        for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)}
-    ]
-    needed += [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
-    exposed = _expose(libc, sorted(set(needed)), uid)
-    for folder in config.get("hide", []):
-        _hide(libc, folder, config.get("target_file"), uid)
-    _read_only(libc, "/")
+    keep = list(config.get("keep", []))
+    keep += [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)]
+    keep += [p for p in sys.path if p]
+    keep = [os.path.realpath(p) for p in keep if os.path.exists(p)]
+    covered = _file_system(libc, config, keep, uid)
     _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    _private_tmp(libc, uid)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
@@ -235,10 +264,8 @@ def _namespaces(libc, config: dict, info_fd: int, keep_fds: tuple) -> list:
         f"uid and gid {uid}",
         "no network",
     ]
-    if exposed:
-        done.append("hidden: " + ", ".join(exposed) + " (but for what Python needs)")
-    if config.get("hide"):
-        done.append("hidden: " + ", ".join(config["hide"]) + " (but for the target's own file)")
+    if covered:
+        done.append("hidden: " + ", ".join(covered) + " (but for the paths the target needs)")
     return done
 
 

@@ -124,7 +124,7 @@ def _scrubbed_environment(home: str) -> dict[str, str]:
 class _Process:
     """One executor process and its pipes."""
 
-    def __init__(self, config: ExecutorConfig, expose: list[str], target_file: str | None):
+    def __init__(self, config: ExecutorConfig, keep: list[str], target_file: str | None):
         self.owner = os.getpid()
         self.workdir = tempfile.mkdtemp(prefix="refconv-executor-")
         request_r, self.request_w = os.pipe()
@@ -144,7 +144,8 @@ class _Process:
             "processes": limits.processes,
             "hide": list(config.hide),
             "target_file": target_file,
-            "expose": expose,
+            "siblings": not config.hide,  # a batch's neighbours are other submissions
+            "keep": keep,
         }
         command = [config.python, "-B", SERVE, json.dumps(settings)]
         command += [str(request_r), str(response_w), str(info_w)]
@@ -346,16 +347,16 @@ class IsolatedTarget(Implementation):
         except OSError:
             return f"unreadable:{self.file}"
 
-    def _expose(self) -> list[str]:
-        """Folders the executor must be able to read: refconv (the default target, module
-        names like refconv.stepwise), the working directory, and the target's folder unless a
-        batch hides it."""
+    def _keep(self) -> list[str]:
+        """Paths the executor must be able to read besides Python's own: refconv's folder (the
+        default target, module names like refconv.stepwise) and, unless this is a batch, the
+        working directory (module names are looked up there)."""
         import refconv
 
-        folders = [str(Path(refconv.__file__).resolve().parent.parent), self.cwd]
-        if self.file is not None and not self.config.hide:
-            folders.append(str(Path(self.file).parent))
-        return folders
+        keep = [str(Path(refconv.__file__).resolve().parent.parent)]
+        if not self.config.hide:
+            keep.append(self.cwd)
+        return keep
 
     def _spec_for_executor(self) -> str | None:
         if self.file is not None:
@@ -363,7 +364,7 @@ class IsolatedTarget(Implementation):
         return self.spec
 
     def _start(self) -> _Process:
-        process = _Process(self.config, self._expose(), self.file)
+        process = _Process(self.config, self._keep(), self.file)
         try:
             hello = process.hello(self.config.import_timeout)
             header, _ = self._ask(
