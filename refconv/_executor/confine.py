@@ -195,7 +195,8 @@ def _file_system(libc, config: dict, keep: list, uid: int) -> list:
     copies = _target_copies(target_file, bool(config.get("siblings")))
     private = {folder: size for folder, size in PRIVATE if os.path.isdir(folder)}
     covers = set(private) | {os.path.realpath(h) for h in config.get("hide", [])}
-    covers |= {a for a in (_blocked_ancestor(p, uid) for p in keep) if a}
+    reached = keep + ([target_file] if target_file else [])
+    covers |= {a for a in (_blocked_ancestor(p, uid) for p in reached) if a}
     if target_file:
         covers.add(os.path.dirname(target_file))
     binds = {p for p in keep if p not in covers and any(_inside(p, c) for c in covers)}
@@ -261,7 +262,7 @@ def _namespaces(libc, config: dict, info_fd: int, keep_fds: tuple) -> list:
         "pid, mount, network, ipc and uts namespaces",
         "read-only file system",
         "private /tmp, /var/tmp and /dev/shm",
-        f"uid and gid {uid}",
+        "a uid and gid of its own, no supplementary groups, no_new_privs",
         "no network",
     ]
     if covered:

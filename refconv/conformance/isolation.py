@@ -348,13 +348,13 @@ class IsolatedTarget(Implementation):
             return f"unreadable:{self.file}"
 
     def _keep(self) -> list[str]:
-        """Paths the executor must be able to read besides Python's own: refconv's folder (the
-        default target, module names like refconv.stepwise) and, unless this is a batch, the
-        working directory (module names are looked up there)."""
+        """Paths the executor must be able to read besides Python's own and the target's
+        file: refconv's folder (the default target, module names like refconv.stepwise) and,
+        for a module name, the working directory (where it is looked up first)."""
         import refconv
 
         keep = [str(Path(refconv.__file__).resolve().parent.parent)]
-        if not self.config.hide:
+        if self.file is None and self.spec is not None:
             keep.append(self.cwd)
         return keep
 
