@@ -16,6 +16,7 @@ and which tie policy (``--ties``) the code does follow.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -58,8 +59,12 @@ def _from_exception(failure: ConformanceFailure) -> str | None:
         return (
             "the call never returned: an infinite loop (a while loop whose counter never advances?)"
         )
-    if "has no attribute 'float'" in text:
-        return "np.float was removed in NumPy 1.24: use float(...) or np.float64"
+    alias = re.search(r"numpy' has no attribute '(float|int|bool|object|complex|str|long)'", text)
+    if alias:
+        name = alias.group(1)
+        sized = {"float": "np.float64", "int": "np.int64", "complex": "np.complex128"}
+        instead = f"{name}(...) or {sized[name]}" if name in sized else f"the builtin {name}"
+        return f"np.{name} was removed in NumPy 1.24: use {instead}"
     if (
         "only 0-dimensional arrays can be converted" in text
         or "only length-1 arrays" in text

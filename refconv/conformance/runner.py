@@ -9,6 +9,7 @@ counterexample (with diagnosis) when the implementation does not conform.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import multiprocessing
 import pickle
 import sys
@@ -38,7 +39,11 @@ from refconv.conformance.diagnose import explain
 from refconv.problems import ConvProblem, PoolProblem
 
 DEFAULT_MAX_EXAMPLES = 100
-DEFAULT_SHRINK_SECONDS = 5.0
+#: Shrinking is budgeted in calls of the implementation, so that the minimal counterexample is
+#: the same on a loaded machine and an idle one; the wall-clock limit is only a safety net
+#: (reported when it triggers).
+DEFAULT_SHRINK_CALLS = 1000
+SHRINK_SAFETY_SECONDS = 300.0
 
 
 @contextlib.contextmanager
@@ -69,6 +74,11 @@ class _StopSearch(BaseException):
     def __init__(self, failure: ConformanceFailure) -> None:
         super().__init__(failure.message)
         self.failure = failure
+
+
+def _problem_key(problem: Any) -> bytes:
+    """A digest of a problem's content (problems are refconv's own dataclasses of arrays)."""
+    return hashlib.sha256(pickle.dumps(problem, protocol=4)).digest()
 
 
 def _integer_inputs(problem: Any) -> st.SearchStrategy[Any]:
@@ -243,7 +253,8 @@ def run_function(
     database: Any = None,
     strategy: st.SearchStrategy[Any] | None = None,
     use_corpus: bool = True,
-    shrink_seconds: float = DEFAULT_SHRINK_SECONDS,
+    shrink_calls: int = DEFAULT_SHRINK_CALLS,
+    shrink_seconds: float = SHRINK_SAFETY_SECONDS,
     progress: Callable[[str, int], None] | None = None,
     target_key: str = "",
 ) -> FunctionResult:
@@ -261,8 +272,9 @@ def run_function(
         :func:`open_database`, or None
     strategy : override the problem strategy (used by tests); disables the corpus
     use_corpus : replay the seed corpus (:mod:`refconv.conformance.corpus`) before exploring
-    shrink_seconds : time budget for shrinking a failure (the smallest case found by then is
-        reported; hypothesis's own budget is 300 s, too long for a CI gate)
+    shrink_calls : how many calls of the implementation shrinking may make after the first
+        failure (the smallest case found by then is reported, the same on any machine)
+    shrink_seconds : wall-clock safety net for shrinking; a note says when it cut it short
     progress : called as ``progress(function, calls_so_far)`` every 10 calls
     target_key : what identifies the implementation's content (e.g.
         :attr:`~refconv.conformance.isolation.IsolatedTarget.digest`): failures saved in the
@@ -276,8 +288,19 @@ def run_function(
     count = [0]
     first_failure = [0]
     problems = strategy if strategy is not None else problem_strategy(function)
+    # After the first failure every call is a shrink step. Past the budget only the problems
+    # already seen failing run again (hypothesis replays its minimal one at the end); the
+    # others count as passing, so the shrinker stops where the budget ends.
+    failing: set[bytes] = set()
+    shrinking = {"calls": 0, "cut": False}
 
     def conforms(problem: Any) -> None:
+        key = _problem_key(problem)
+        if failing:
+            if shrinking["calls"] >= shrink_calls and key not in failing:
+                shrinking["cut"] = True
+                return
+            shrinking["calls"] += 1
         count[0] += 1
         if progress is not None and count[0] % 10 == 0:
             progress(function, count[0])
@@ -285,6 +308,7 @@ def run_function(
             check(function, impl, problem, policy=policy, timeout=timeout)
         except ConformanceFailure as failure:
             first_failure[0] = first_failure[0] or count[0]
+            failing.add(key)
             if failure.kind in TERMINAL_KINDS:
                 raise _StopSearch(failure) from None
             raise
@@ -357,6 +381,16 @@ def run_function(
     if failure is None and corpus_failure is not None:
         failure = corpus_failure
         failure.notes.append("found by the seed corpus; random exploration found no smaller case")
+    if failure is not None and shrinking["cut"]:
+        failure.notes.append(
+            f"shrinking stopped at its budget of {shrink_calls} calls: a smaller case may exist"
+        )
+    shrink_time = float((engine.get("shrink-phase") or {}).get("duration-seconds", 0.0))
+    if failure is not None and shrink_time >= shrink_seconds:
+        failure.notes.append(
+            f"shrinking was cut by the {shrink_seconds:g} s safety net: on another run the "
+            "counterexample may differ"
+        )
     elapsed = time.perf_counter() - started
     statistics = _statistics(engine, replayed, corpus_seconds, elapsed)
     if failure is None:
