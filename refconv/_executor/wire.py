@@ -48,8 +48,10 @@ MAX_ITEMS = 256
 MAX_TEXT = 20000
 MAX_NDIM = 32
 
-_DTYPE = re.compile(r"^[<>|=]?(b1|[iu][1248]|f[248]|c(8|16))$")
-_INT = re.compile(r"^-?[0-9]{1,4000}$")
+_DTYPE = re.compile(r"[<>|=]?(b1|[iu][1248]|f[248]|c(8|16))")
+_INT = re.compile(r"-?[0-9]{1,4000}")
+MAX_INT_DIGITS = 4000
+MAX_ELEMENTS = 2**40
 
 
 class ProtocolError(Exception):
@@ -136,7 +138,7 @@ class Reader:
             raise ProtocolError(f"frame too large: header {length} bytes, {count} buffers")
         try:
             header = json.loads(self._fill(length, deadline).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ProtocolError(f"unreadable frame header: {exc}") from None
         if not isinstance(header, dict):
             raise ProtocolError("frame header is not an object")
@@ -182,7 +184,7 @@ def encode(value: Any, buffers: list, depth: int = 0) -> dict:
     """The JSON tree of ``value``; array data is appended to ``buffers``."""
     if isinstance(value, np.ndarray):
         array = np.asarray(value)  # an ndarray subclass travels as its plain data
-        if _DTYPE.match(array.dtype.str):
+        if _DTYPE.fullmatch(array.dtype.str):
             node = _array_node("nd", array, buffers)
             if type(value) is not np.ndarray:
                 node["cls"] = _type_name(value)
@@ -190,7 +192,7 @@ def encode(value: Any, buffers: list, depth: int = 0) -> dict:
         return {"t": "obj", "type": f"ndarray of dtype {array.dtype}", "repr": _short_repr(value)}
     if isinstance(value, np.generic):
         array = np.asarray(value)
-        if _DTYPE.match(array.dtype.str):
+        if _DTYPE.fullmatch(array.dtype.str):
             return _array_node("np", array, buffers)
         return {"t": "obj", "type": _type_name(value), "repr": _short_repr(value)}
     if value is None:
@@ -199,9 +201,12 @@ def encode(value: Any, buffers: list, depth: int = 0) -> dict:
         return {"t": "bool", "v": bool(value)}
     if isinstance(value, int):
         try:
-            return {"t": "int", "v": str(int(value))}
+            text = str(int(value))
         except ValueError:  # more digits than int->str allows
-            return {"t": "obj", "type": _type_name(value), "repr": "<huge int>"}
+            text = ""
+        if 0 < len(text.lstrip("-")) <= MAX_INT_DIGITS:
+            return {"t": "int", "v": text}
+        return {"t": "obj", "type": _type_name(value), "repr": "<huge int>"}
     if isinstance(value, float):
         return {"t": "float", "v": float(value).hex()}
     if isinstance(value, str):
@@ -257,14 +262,14 @@ def _text(node: dict, key: str) -> str:
 
 def _array(node: dict, buffers: list) -> np.ndarray:
     dtype, shape, index = node.get("dtype"), node.get("shape"), node.get("buf")
-    if not isinstance(dtype, str) or not _DTYPE.match(dtype):
+    if not isinstance(dtype, str) or not _DTYPE.fullmatch(dtype):
         raise ProtocolError(f"array of unsupported dtype {dtype!r}")
     if (
         not isinstance(shape, list)
         or len(shape) > MAX_NDIM
-        or not all(type(n) is int and n >= 0 for n in shape)
+        or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)
     ):
-        raise ProtocolError(f"bad array shape {shape!r}")
+        raise ProtocolError(f"bad array shape {shape!r}"[:200])
     if type(index) is not int or not 0 <= index < len(buffers):
         raise ProtocolError("array refers to a missing buffer")
     dt = np.dtype(dtype)
@@ -274,7 +279,10 @@ def _array(node: dict, buffers: list) -> np.ndarray:
         size *= n
     if size * dt.itemsize != len(data):
         raise ProtocolError(f"array of shape {shape} and dtype {dtype} with {len(data)} bytes")
-    return np.array(np.frombuffer(data, dtype=dt).reshape(shape), copy=True)
+    try:
+        return np.array(np.frombuffer(data, dtype=dt).reshape(shape), copy=True)
+    except ValueError as exc:  # dimensions NumPy cannot represent
+        raise ProtocolError(f"bad array: {exc}") from None
 
 
 def decode(node: Any, buffers: list, depth: int = 0, refs: Any = None) -> Any:
@@ -298,13 +306,13 @@ def decode(node: Any, buffers: list, depth: int = 0, refs: Any = None) -> Any:
         return value
     if kind == "int":
         text = _text(node, "v")
-        if not _INT.match(text):
+        if not _INT.fullmatch(text):
             raise ProtocolError("bad int")
         return int(text)
     if kind == "float":
         try:
             return float.fromhex(_text(node, "v"))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ProtocolError("bad float") from None
     if kind == "str":
         return _text(node, "v")

@@ -165,6 +165,8 @@ class _Process:
             for fd in (request_r, response_w, info_w, output_w):
                 os.close(fd)
             self._close_own()
+            os.close(self.output_r)
+            _remove(self.workdir)
             raise ExecutorError(f"cannot start the executor with {config.python}: {exc}") from None
         for fd in (request_r, response_w, info_w, output_w):
             os.close(fd)
@@ -195,6 +197,7 @@ class _Process:
         if header.get("op") != "hello" or not isinstance(isolation, dict):
             raise ExecutorError("the executor did not introduce itself")
         if isolation.get("level") == "namespaces":
+            _remove(self.workdir)  # the executor works in its own private /tmp
             try:
                 line = wire.Reader(self.info_r).read_line(time.monotonic() + timeout)
                 self.namespace_pid = int(line)
@@ -218,9 +221,9 @@ class _Process:
             raise ExecutorTimeout() from None
         except wire.Closed:
             raise ExecutorError(self.death()) from None
-        except (wire.ProtocolError, OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - anything malformed from the untrusted side
             self.kill()
-            raise ExecutorError(f"the executor broke the protocol ({exc})") from None
+            raise ExecutorError(f"the executor broke the protocol ({exc})"[:500]) from None
 
     def death(self) -> str:
         """Why the executor stopped answering (waits briefly for its exit status)."""
@@ -290,7 +293,8 @@ def _remove(folder: str) -> None:
 
 
 @atexit.register
-def _kill_all() -> None:
+def kill_all_executors() -> None:
+    """Kill every executor this process started (at exit; worker processes call it too)."""
     for process in list(_live):
         process.kill()
 
@@ -364,7 +368,10 @@ class IsolatedTarget(Implementation):
         return self.spec
 
     def _start(self) -> _Process:
-        process = _Process(self.config, self._keep(), self.file)
+        try:
+            process = _Process(self.config, self._keep(), self.file)
+        except ExecutorError as exc:
+            raise TargetLoadError(str(exc)) from None
         try:
             hello = process.hello(self.config.import_timeout)
             header, _ = self._ask(
@@ -480,9 +487,9 @@ class IsolatedTarget(Implementation):
             return Outcome(crash=str(exc))
         try:
             return _outcome(header, data)
-        except (wire.ProtocolError, TypeError, ValueError, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 - anything malformed from the untrusted side
             self.close()
-            return Outcome(crash=f"the executor broke the protocol ({exc})")
+            return Outcome(crash=f"the executor broke the protocol ({exc})"[:500])
 
     def repro_loader(self) -> str:
         """Python source that binds ``impl`` to this target, for reproduction snippets."""
@@ -509,9 +516,10 @@ def _plain(value: Any) -> Any:
 
 def _outcome(header: dict[str, Any], buffers: list[bytes]) -> Outcome:
     status = header.get("status")
+    seconds = header.get("seconds", 0.0)
     outcome = Outcome(
         printed=str(header.get("printed", ""))[:4000],
-        seconds=float(header.get("seconds", 0.0)),
+        seconds=float(seconds) if type(seconds) is float and 0 <= seconds < 1e9 else 0.0,
     )
     if status == "returned":
         outcome.value = wire.decode(header.get("value"), buffers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing
+import multiprocessing.util
 import pickle
 import sys
 import time
@@ -520,6 +521,10 @@ def _init_worker(impl: Any, loader: Callable[[], Any] | None, options: dict[str,
     except Exception as exc:  # noqa: BLE001 - reported as each function's error
         _WORKER["error"] = f"{type(exc).__name__}: {exc}"
         return
+    # Pool workers leave through os._exit, skipping atexit: kill this worker's executors then.
+    from refconv.conformance.isolation import kill_all_executors
+
+    multiprocessing.util.Finalize(None, kill_all_executors, exitpriority=10)
     if "torch" in sys.modules:
         # The processes are the parallelism: torch's own threads would oversubscribe the cores.
         sys.modules["torch"].set_num_threads(1)
