@@ -34,7 +34,7 @@ def as_float_array(
 ) -> np.ndarray:
     """Return ``value`` as a float32/float64 ndarray without copying when it already is one.
 
-    Booleans and integers are promoted to float64 (GUIDE section 1); float16 and extended
+    Booleans and integers are promoted to float64 (README "Semantics"); float16 and extended
     precision are rejected rather than silently changed, as are complex, object and string data.
 
     Parameters
