@@ -570,7 +570,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from refconv.cli import _positive_int
 
     parser.add_argument(
-        "--rounds", type=_positive_int, default=15, help="interleaved rounds (default 15)"
+        "--rounds",
+        type=_positive_int,
+        default=None,
+        help="interleaved rounds (default 15; 3 with --isolation)",
     )
     parser.add_argument(
         "--dtypes",
@@ -588,11 +591,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="skip the large conv layer")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS probes")
     parser.add_argument("--json", metavar="FILE", help="also write the measurements as JSON")
+    parser.add_argument(
+        "--isolation",
+        action="store_true",
+        help="instead, time refconv check's work isolated (executor) vs in-process "
+        "(refconv.bench_isolation; uses only --rounds and --json)",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    if getattr(args, "isolation", False):
+        from refconv import bench_isolation
+
+        return bench_isolation.run_from_args(args)
     document = run(
-        rounds=args.rounds,
+        rounds=15 if args.rounds is None else args.rounds,
         dtypes=args.dtypes,
         threads=args.threads,
         quick=args.quick,

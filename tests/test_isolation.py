@@ -615,3 +615,47 @@ def test_a_forked_child_starts_its_own_executor_and_the_parents_still_answers(ta
     assert answer == (1, "")  # a fresh executor, with the target loaded anew
     assert child.exitcode == 0
     assert target.invoke("remember", [], 10).value == before + 1  # the parent's, still alive
+
+
+LAYOUT_PROBE = """
+import numpy as np
+
+def probe(x):
+    return (x.strides, x.flags.writeable, x.flags.c_contiguous, x.copy())
+"""
+
+
+def _layouts() -> dict[str, np.ndarray]:
+    base = np.arange(48.0).reshape(2, 3, 4, 2)
+    frozen = base.copy()
+    frozen.flags.writeable = False
+    return {
+        "fortran": np.asfortranarray(base),
+        "negative-strides": base[::-1, :, ::-1],
+        "sliced-channels": base[:, :, :, :1],
+        "every-other-column": base[:, :, ::2],
+        "read-only": frozen,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_layouts()))
+def test_arguments_reach_the_target_with_their_memory_layout(tmp_path, name):
+    path = tmp_path / "layout.py"
+    path.write_text(LAYOUT_PROBE)
+    view = _layouts()[name]
+    expected = (view.strides, view.flags.writeable, view.flags.c_contiguous)
+    with IsolatedTarget(path, names=("probe",)) as isolated:
+        strides, writeable, contiguous, values = isolated.invoke("probe", [("x", view)], 10).value
+    assert (tuple(strides), writeable, contiguous) == expected
+    np.testing.assert_array_equal(values, view)
+    in_process = InProcess(load_target(path, ("probe",)).namespace)
+    strides, writeable, contiguous, values = in_process.invoke("probe", [("x", view)], 10).value
+    assert (tuple(strides), writeable, contiguous) == expected
+
+
+def test_the_judge_refuses_array_layouts_from_the_executor():
+    buffers: list[bytes] = []
+    node = wire.encode(np.asfortranarray(np.ones((2, 3))), buffers, layouts=True)
+    assert "layout" in node
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(node, buffers)

@@ -84,14 +84,16 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
             except Exception as exc:  # noqa: BLE001 - reported to the judge as a protocol error
                 wire.write_frame(responses, {"status": "protocol", "message": str(exc)}, [])
                 continue
-            passed = [(name, _copy(value)) for name, value in args]
+            # The arguments are fresh objects (decoded, layouts kept): the target gets them
+            # as they are; snapshots tell afterwards whether it changed them.
+            before = [(name, _copy(value)) for name, value in args]
             printed = io.StringIO()
             started = time.perf_counter()
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-                        result = fn(*[value for _, value in passed])
+                        result = fn(*[value for _, value in args])
                 seconds = time.perf_counter() - started
                 kept[function] = result
                 answer = {"status": "returned", "value": wire.encode(result, out)}
@@ -105,7 +107,7 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
                     "traceback": _user_traceback(exc, traceback)[:8000],
                 }
             mutated = []
-            for (name, original), (_, value) in zip(args, passed):
+            for (name, original), (_, value) in zip(before, args):
                 if not _same(original, value, np):
                     mutated.append([name, wire.encode(value, out)])
             answer.update(printed=printed.getvalue()[:4000], mutated=mutated, seconds=seconds)

@@ -165,6 +165,36 @@ def _array_node(kind: str, array: np.ndarray, buffers: list) -> dict:
     }
 
 
+def _layout_node(array: np.ndarray, buffers: list) -> dict:
+    """An array with its exact memory layout: strides, offset and writeability travel, with
+    the bytes the view spans (a Fortran-ordered array, a slice with gaps, negative strides, a
+    read-only array arrive as such)."""
+    import ctypes
+
+    low = sum((n - 1) * s for n, s in zip(array.shape, array.strides) if s < 0)
+    high = sum((n - 1) * s for n, s in zip(array.shape, array.strides) if s > 0)
+    pointer = array.__array_interface__["data"][0]
+    buffers.append(ctypes.string_at(pointer + low, high - low + array.itemsize))
+    return {
+        "t": "nd",
+        "dtype": array.dtype.str,
+        "shape": [int(n) for n in array.shape],
+        "buf": len(buffers) - 1,
+        "layout": {
+            "strides": [int(s) for s in array.strides],
+            "offset": int(-low),
+            "writeable": bool(array.flags.writeable),
+        },
+    }
+
+
+def clone_layout(array: np.ndarray) -> np.ndarray:
+    """A fresh array with the same values *and* memory layout as ``array`` (a copy that
+    ``ndarray.copy`` would make C-contiguous keeps its strides here)."""
+    buffers: list = []
+    return _array(_layout_node(np.asarray(array), buffers), buffers, layouts=True)
+
+
 def _type_name(value: Any) -> str:
     cls = type(value)
     module = getattr(cls, "__module__", "") or ""
@@ -180,10 +210,17 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def encode(value: Any, buffers: list, depth: int = 0) -> dict:
-    """The JSON tree of ``value``; array data is appended to ``buffers``."""
+def encode(value: Any, buffers: list, depth: int = 0, layouts: bool = False) -> dict:
+    """The JSON tree of ``value``; array data is appended to ``buffers``.
+
+    With ``layouts`` (the judge sending arguments), arrays that are not plain writeable
+    C-contiguous arrays keep their memory layout (see :func:`clone_layout`).
+    """
     if isinstance(value, np.ndarray):
         array = np.asarray(value)  # an ndarray subclass travels as its plain data
+        plain = array.flags.c_contiguous and array.flags.writeable
+        if layouts and not plain and array.size and _DTYPE.fullmatch(array.dtype.str):
+            return _layout_node(array, buffers)
         if _DTYPE.fullmatch(array.dtype.str):
             node = _array_node("nd", array, buffers)
             if type(value) is not np.ndarray:
@@ -214,10 +251,11 @@ def encode(value: Any, buffers: list, depth: int = 0) -> dict:
     if depth < MAX_DEPTH:
         if isinstance(value, (tuple, list)) and len(value) <= MAX_ITEMS:
             kind = "tuple" if isinstance(value, tuple) else "list"
-            return {"t": kind, "items": [encode(v, buffers, depth + 1) for v in value]}
+            items = [encode(v, buffers, depth + 1, layouts) for v in value]
+            return {"t": kind, "items": items}
         if isinstance(value, dict) and len(value) <= MAX_ITEMS:
             items = [
-                [encode(k, buffers, depth + 1), encode(v, buffers, depth + 1)]
+                [encode(k, buffers, depth + 1), encode(v, buffers, depth + 1, layouts)]
                 for k, v in list(value.items())
             ]
             return {"t": "dict", "items": items}
@@ -260,7 +298,7 @@ def _text(node: dict, key: str) -> str:
     return value
 
 
-def _array(node: dict, buffers: list) -> np.ndarray:
+def _array(node: dict, buffers: list, layouts: bool = False) -> np.ndarray:
     dtype, shape, index = node.get("dtype"), node.get("shape"), node.get("buf")
     if not isinstance(dtype, str) or not _DTYPE.fullmatch(dtype):
         raise ProtocolError(f"array of unsupported dtype {dtype!r}")
@@ -274,6 +312,22 @@ def _array(node: dict, buffers: list) -> np.ndarray:
         raise ProtocolError("array refers to a missing buffer")
     dt = np.dtype(dtype)
     data = buffers[index]
+    if "layout" in node:
+        if not layouts:  # only the judge sends layouts, to the executor
+            raise ProtocolError("unexpected array layout")
+        layout = node["layout"]
+        try:
+            array = np.ndarray(
+                tuple(shape),
+                dtype=dt,
+                buffer=bytearray(data),
+                offset=layout["offset"],
+                strides=tuple(layout["strides"]),
+            )
+            array.flags.writeable = bool(layout["writeable"])
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ProtocolError(f"bad array layout: {exc}") from None
+        return array
     size = 1
     for n in shape:
         size *= n
@@ -288,13 +342,14 @@ def _array(node: dict, buffers: list) -> np.ndarray:
 def decode(node: Any, buffers: list, depth: int = 0, refs: Any = None) -> Any:
     """The value of a tree made by :func:`encode`; see the module docstring for the checks.
 
-    ``refs`` resolves ``ref`` nodes (executor side only); without it they are rejected.
+    ``refs`` resolves ``ref`` nodes, and allows array layouts (executor side only); without it
+    both are rejected.
     """
     if not isinstance(node, dict) or depth > MAX_DEPTH + 1:
         raise ProtocolError("malformed value")
     kind = node.get("t")
     if kind == "nd":
-        return _array(node, buffers)
+        return _array(node, buffers, layouts=refs is not None)
     if kind == "np":
         return _array(node, buffers)[()]
     if kind == "none":

@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from refconv._executor.wire import clone_layout
+
 
 @dataclass
 class Outcome:
@@ -116,16 +118,17 @@ def _time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
-def snapshot(value: Any) -> Any:
-    """A copy of an argument deep enough to detect in-place changes."""
+def snapshot(value: Any, keep_layout: bool = False) -> Any:
+    """A copy of an argument deep enough to detect in-place changes; with ``keep_layout``,
+    arrays keep their memory layout (a Fortran-ordered or strided view stays one)."""
     import numpy as np
 
     if isinstance(value, np.ndarray):
-        return value.copy()
+        return clone_layout(value) if keep_layout and value.size else value.copy()
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, (tuple, list)):
-        return type(value)(snapshot(v) for v in value)
+        return type(value)(snapshot(v, keep_layout) for v in value)
     return value
 
 
@@ -172,7 +175,7 @@ class InProcess(Implementation):
         fn = getattr(self.namespace, function)
         # The implementation gets copies: a mutating one must not corrupt the problem (which
         # hypothesis shrinks and the report prints); the copies are compared afterwards.
-        passed = [(name, snapshot(value)) for name, value in args]
+        passed = [(name, snapshot(value, keep_layout=True)) for name, value in args]
         printed = io.StringIO()
         outcome = Outcome()
         started = time.perf_counter()

@@ -472,7 +472,7 @@ class IsolatedTarget(Implementation):
                 name,
                 wire.encode_ref(value)
                 if isinstance(value, wire.Ref)
-                else wire.encode(value, buffers),
+                else wire.encode(value, buffers, layouts=True),
             ]
             for name, value in args
         ]
