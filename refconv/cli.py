@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="torch",
         help="tie policy for max pooling (default: torch)",
     )
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail behaviour outside the seed API's contract too (unknown mode, integer "
+        "input), instead of reporting it as advice",
+    )
     check.add_argument("--json", metavar="FILE", default=None, help="also write a JSON report")
     check.add_argument(
         "--database",
@@ -227,6 +233,7 @@ def _check_one(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "max_examples": args.max_examples,
         "timeout": args.timeout,
+        "strict": args.strict,
     }
     try:
         database = open_database(args.database)
@@ -273,6 +280,7 @@ def _check_one(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             progress=progress,
             target_key=target.digest,
+            strict=args.strict,
         )
     if progress is not None:
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
@@ -364,6 +372,8 @@ def _batch_command(path: Path, args: argparse.Namespace, report: Path) -> list[s
     command += ["--hide", str(path.parent.resolve())]
     if args.python:
         command += ["--python", args.python]
+    if args.strict:
+        command.append("--strict")
     if args.functions:
         command += ["--functions", ",".join(args.functions)]
     if args.plot:

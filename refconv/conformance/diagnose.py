@@ -56,9 +56,7 @@ def _from_exception(failure: ConformanceFailure) -> str | None:
             "x *= ..., x += ... or x[...] = ... on an argument); work on a copy"
         )
     if failure.kind == "timeout":
-        return (
-            "the call never returned: an infinite loop (a while loop whose counter never advances?)"
-        )
+        return "the call never returned within the time limit"
     alias = re.search(r"numpy' has no attribute '(float|int|bool|object|complex|str|long)'", text)
     if alias:
         name = alias.group(1)
@@ -75,6 +73,18 @@ def _from_exception(failure: ConformanceFailure) -> str | None:
             "b.item() (or np.squeeze(b))"
         )
     problem = failure.problem
+    hard_coded = re.search(r"\[\s*([1-9])\s*:\s*-\s*\1\s*[,\]]", failure.details)
+    if (
+        isinstance(problem, ConvProblem)
+        and failure.function == "conv_backward"
+        and hard_coded
+        and int(hard_coded.group(1)) != problem.pad
+    ):
+        k = hard_coded.group(1)
+        return (
+            f"the unpadding is hard-coded as [{k}:-{k}] but pad = {problem.pad} here: slice "
+            "[pad:pad + n_H_prev, pad:pad + n_W_prev] instead"
+        )
     if (
         isinstance(problem, ConvProblem)
         and problem.pad == 0
@@ -96,21 +106,13 @@ def _from_exception(failure: ConformanceFailure) -> str | None:
             "an unknown mode falls through the if/elif and silently returns zeros: raise "
             "ValueError for it"
         )
+    # Without a bug model, only what the exception itself proves (the traceback shows where).
     if "zero-size array" in text or "empty sequence" in text:
-        return (
-            "a window slice is empty: a loop runs past the last window (loop bounds n_H/n_W "
-            "swapped? ceil instead of floor in the output size?)"
-        )
+        return "a reduction (max, sum, ...) was given an empty array: some slice is empty"
     if "broadcast" in text:
-        return (
-            "two arrays of different shapes were combined: a window slice has the wrong size "
-            "(slice corners, h/w swapped, or a slice running past the input?)"
-        )
+        return "two arrays whose shapes do not broadcast were combined (see the traceback)"
     if isinstance(exc, IndexError):
-        return (
-            "an index ran past the end of an array: loop bounds or slice corners exceed the "
-            "input (n_H/n_W or h/w swapped? stride ignored?)"
-        )
+        return "an index ran past the end of an array (see the traceback)"
     if failure.kind == "exception" and "not defined" in text and "NotImplemented" not in text:
         return "the function uses a name it does not define or import"
     return None
@@ -143,8 +145,14 @@ def _from_shape(failure: ConformanceFailure) -> str | None:
     shape = actual.shape
     if failure.function in ("conv_forward", "pool_forward") and len(shape) == 4:
         expected = problem.out_shape
-        if shape[1:3] == _sizes(problem, np.ceil) and shape[1:3] != expected[1:3]:
-            return "output size rounds up (ceil); torch uses floor((n + 2*pad - f) / stride) + 1"
+        ceil, rounded = _sizes(problem, np.ceil), _sizes(problem, round)
+        if shape[1:3] != expected[1:3] and shape[1:3] in (ceil, rounded):
+            how = {
+                (True, False): "rounds up (ceil)",
+                (False, True): "uses round()",
+                (True, True): "rounds up (ceil, or round(): the same on this input)",
+            }[(shape[1:3] == ceil, shape[1:3] == rounded)]
+            return f"output size {how}; torch uses floor: (n + 2*pad - f) // stride + 1"
         if shape[1:3] == expected[2:0:-1]:
             return "n_H and n_W swapped"
         if isinstance(problem, ConvProblem) and problem.pad > 0:
@@ -179,13 +187,18 @@ def _from_shape(failure: ConformanceFailure) -> str | None:
 
 
 def _pool_backward_loop(
-    problem: PoolProblem, *, assign: bool = False, swap_bounds: bool = False
+    problem: PoolProblem,
+    *,
+    assign: bool = False,
+    swap_bounds: bool = False,
+    window: int | None = None,
 ) -> np.ndarray:
-    """The notebook's pool_backward loop (torch's tie rule) with one of two common slips."""
+    """The notebook's pool_backward loop (torch's tie rule) with one of three common slips:
+    ``=`` for ``+=``, the loop bounds swapped, or windows of size ``window`` (e.g. the stride)."""
     A = problem.A_prev.astype(np.float64)
     m, _, _, c = A.shape
     _, n_h, n_w, _ = problem.out_shape
-    f, s = problem.f, problem.stride
+    f, s = window or problem.f, problem.stride
     out = np.zeros(A.shape)
     rows, cols = (n_w, n_h) if swap_bounds else (n_h, n_w)
     for i in range(m):
@@ -267,11 +280,22 @@ def _pool_backward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], 
             ),
             ("each window's gradient is dA, not dA / (f*f)", lambda: scatter(problem, ones * dA)),
         ]
+    if problem.stride < f:  # without overlap, assigning is accumulating
+        models.append(
+            (
+                "windows overlap (stride < f) and the gradient was assigned (=), not "
+                "accumulated (+=)",
+                lambda: _pool_backward_loop(problem, assign=True),
+            )
+        )
+    if problem.stride != f:
+        models.append(
+            (
+                "each window ends at vert_start + stride instead of vert_start + f",
+                lambda: _pool_backward_loop(problem, window=problem.stride),
+            )
+        )
     models += [
-        (
-            "windows overlap (stride < f) and the gradient was assigned (=), not accumulated (+=)",
-            lambda: _pool_backward_loop(problem, assign=True),
-        ),
         (
             "loop bounds n_H and n_W swapped (h runs over range(n_W), w over range(n_H))",
             lambda: _pool_backward_loop(problem, swap_bounds=True),
@@ -372,11 +396,33 @@ def _conv_forward_models(problem: ConvProblem) -> list[tuple[str, Callable[[], n
     ]
 
 
+def _pool_forward_window(problem: PoolProblem, size: int) -> np.ndarray:
+    """pool_forward whose windows end at start + ``size`` (truncated at the input's edge)."""
+    A = problem.A_prev.astype(np.float64)
+    _, n_h, n_w, _ = problem.out_shape
+    s = problem.stride
+    reduce = np.max if problem.mode == "max" else np.mean
+    out = np.zeros(problem.out_shape)
+    for h in range(n_h):
+        for w in range(n_w):
+            block = A[:, h * s : h * s + size, w * s : w * s + size, :]
+            out[:, h, w, :] = reduce(block, axis=(1, 2))
+    return out
+
+
 def _pool_forward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], np.ndarray]]]:
     A = problem.A_prev.astype(np.float64)
     other = "average" if problem.mode == "max" else "max"
     _, n_h, n_w, _ = problem.out_shape
-    return [
+    stride_end = []
+    if problem.stride != problem.f:
+        stride_end.append(
+            (
+                "each window ends at vert_start + stride instead of vert_start + f",
+                lambda: _pool_forward_window(problem, problem.stride),
+            )
+        )
+    return stride_end + [
         (
             f"mode {problem.mode!r} computes the {other} of the window",
             lambda: oracle.pool_forward(A, problem.f, problem.stride, other),
@@ -463,10 +509,16 @@ def _models(
 
 
 def _matching(failure: ConformanceFailure, problem: Any, name: str, actual: Any) -> list[str]:
+    """The bug models whose output is the actual one, and differs from the expected one (a
+    model that coincides with correct code on this input proves nothing)."""
+    expected = failure.expected.get(name)
     found = []
     for text, model in _models(failure, problem, name):
         try:
-            if _close(actual, model()):
+            output = model()
+            if _close(actual, output) and not (
+                expected is not None and _close(np.asarray(output), expected)
+            ):
                 found.append(text)
         except Exception:  # noqa: BLE001 - a model that does not apply to this input
             continue
@@ -485,13 +537,12 @@ def _randomized(problem: Any, rng: np.random.Generator) -> Any:
     return type(problem)(**fields)
 
 
-def _from_models(failure: ConformanceFailure) -> str | None:
-    """A bug model that reproduces the actual output exactly."""
+def _from_models(failure: ConformanceFailure) -> list[str]:
+    """Every bug model that reproduces the actual output exactly (and not the expected one)."""
     if failure.kind != "value" or failure.mismatch is None:
-        return None
+        return []
     name = failure.mismatch.name
-    found = _matching(failure, failure.problem, name, failure.actual.get(name))
-    return found[0] if found else None
+    return _matching(failure, failure.problem, name, failure.actual.get(name))
 
 
 # --- 3. where the wrong entries are
@@ -570,7 +621,36 @@ def _from_location(failure: ConformanceFailure) -> str | None:
     if wrong.any() and wrong.ndim >= 2 and actual.shape == expected.shape and actual.ndim == 4:
         if actual.shape[1] == actual.shape[2] and _close(actual, expected.transpose(0, 2, 1, 3)):
             return "height and width swapped (the result is transposed)"
+    if actual.ndim == 4 and actual.shape == expected.shape and problem is not None:
+        channels = _computed_channels(actual, expected)
+        if channels is not None:
+            return _channel_loop_text(name, channels, actual.shape[3], problem)
     return None
+
+
+def _computed_channels(actual: np.ndarray, expected: np.ndarray) -> int | None:
+    """k when the first k channels are right and all the others are zero (0 < k < C)."""
+    for k in range(1, actual.shape[3]):
+        if (
+            _close(actual[..., :k], expected[..., :k])
+            and not actual[..., k:].any()
+            and expected[..., k:].any()
+        ):
+            return k
+    return None
+
+
+def _channel_loop_text(name: str, k: int, total: int, problem: Any) -> str:
+    """Which of the problem's sizes equals k (the loop bound the code probably used)."""
+    sizes = {}
+    for label, array in problem.arrays().items():
+        for axis, n in enumerate(array.shape):
+            sizes.setdefault(n, f"{label}.shape[{axis}]")
+    where = f" = {sizes[k]}" if k in sizes else ""
+    return (
+        f"only the first {k} of the {total} channels of {name} are computed, the rest stay "
+        f"zero: the channel loop runs over range({k}){where}, not the channel count"
+    )
 
 
 # --- ties
@@ -583,82 +663,141 @@ def _break_ties(problem: PoolProblem) -> PoolProblem:
     gaps = np.diff(np.unique(A[np.isfinite(A)]))
     step = (gaps.min() if gaps.size else 1.0) / (2 * A.size + 2)
     fields = dict(problem.__dict__)
-    fields["A_prev"] = (
-        A - order * step
-    )  # earlier cells stay larger: the first maximum keeps winning
+    fields["A_prev"] = A - order * step  # earlier cells stay larger: the first maximum wins
     return type(problem)(**fields)
 
 
-def _tie_notes(failure: ConformanceFailure, impl: Any) -> list[str]:
-    problem = failure.problem
-    function = failure.function
-    has_ties = False
-    if isinstance(problem, PoolProblem) and problem.mode == "max" and function == "pool_backward":
-        has_ties = checks.has_ties(problem)
-    elif isinstance(problem, WindowProblem) and function == "create_mask_from_window":
-        has_ties = int((problem.x == problem.x.max()).sum()) > 1
-    if not has_ties:
-        return []
-    notes = []
-    if isinstance(problem, PoolProblem):
-        try:
-            checks.check(function, impl, _break_ties(problem), "torch")
-            notes.append(
-                "this failure happens only at tied maxima: the same input with the ties "
-                "broken passes"
-            )
-        except ConformanceFailure:
-            pass
-    followed = []
-    for policy in checks.TIE_POLICIES:
-        if policy == failure.policy:
-            continue
-        try:
-            checks.check(function, impl, problem, policy)
-            followed.append(policy)
-        except ConformanceFailure:
-            pass
-    if followed:
-        best = followed[0] if "all" not in followed else "all"
-        notes.append(
-            f"on this input the code follows --ties {best}: {checks.TIE_POLICY_TEXT[best]}"
-        )
-    return notes
-
-
-def _first_rule(failure: ConformanceFailure) -> str | None:
-    for rule in (_from_exception, _from_shape, _from_models, _from_location):
-        try:
-            diagnosis = rule(failure)
-        except Exception:  # noqa: BLE001 - a diagnosis is a bonus, never a crash
-            diagnosis = None
-        if diagnosis:
-            return diagnosis
+def _maximal_cells(problem: Any) -> np.ndarray | None:
+    """Cells that are maximal in some max-pooling window (or the window), or None."""
+    if isinstance(problem, WindowProblem):
+        x = problem.x.astype(np.float64)
+        return x == x.max()
+    if isinstance(problem, PoolProblem) and problem.mode == "max":
+        weights = checks.window_max_sets(problem).astype(np.float64)
+        return checks.scatter_windows(problem, weights) > 0
     return None
 
 
-def explain(failure: ConformanceFailure, impl: Any) -> None:
-    """Fill ``failure.diagnosis`` and ``failure.notes`` (never raises)."""
-    diagnosis = _first_rule(failure)
+def _fresh(problem: Any, rng: np.random.Generator) -> Any:
+    """Fresh random values of the same shapes, parameters and dtypes. For max pooling the tie
+    structure is kept: every maximal cell keeps its value, the others are lowered by random
+    amounts (so each window has the same maximal cells), and dA is drawn anew."""
+    keep = _maximal_cells(problem)
+    if keep is None or not _has_ties(problem):
+        return _randomized(problem, rng)
+    fields = dict(problem.__dict__)
+    name = "x" if isinstance(problem, WindowProblem) else "A_prev"
+    values = problem.__dict__[name]
+    lowered = values.astype(np.float64) - np.abs(rng.standard_normal(values.shape)) - 0.5
+    fields[name] = np.where(keep, values, lowered).astype(values.dtype)
+    if isinstance(problem, PoolProblem):
+        fields["dA"] = rng.standard_normal(problem.dA.shape).astype(problem.dA.dtype)
+    return type(problem)(**fields)
+
+
+def _has_ties(problem: Any) -> bool:
+    if isinstance(problem, PoolProblem) and problem.mode == "max":
+        return checks.has_ties(problem)
+    if isinstance(problem, WindowProblem):
+        return int((problem.x == problem.x.max()).sum()) > 1
+    return False
+
+
+def _passes(function: str, impl: Any, problem: Any, policy: str) -> bool:
+    try:
+        checks.check(function, impl, problem, policy)
+    except ConformanceFailure:
+        return False
+    return True
+
+
+#: How many fresh draws a tie note (and a diagnosis) must hold on.
+CONFIRMATIONS = 3
+
+
+def _tie_notes(failure: ConformanceFailure, impl: Any) -> list[str]:
+    """Notes about ties, each verified on fresh random values with the same tie structure
+    (and fresh upstream gradients), and printed only if it holds on every draw."""
+    problem = failure.problem
+    function = failure.function
+    if function not in ("pool_backward", "create_mask_from_window") or not _has_ties(problem):
+        return []
+    rng = np.random.default_rng(0)
+    draws = [_fresh(problem, rng) for _ in range(CONFIRMATIONS)]
+    notes = []
+    if isinstance(problem, PoolProblem):
+        broken = [_break_ties(draw) for draw in draws]
+        if all(_passes(function, impl, draw, "torch") for draw in broken) and not any(
+            _passes(function, impl, draw, failure.policy) for draw in draws
+        ):
+            notes.append(
+                "this failure happens only at tied maxima: the same inputs with the ties broken "
+                "pass (checked on fresh random values and upstream gradients)"
+            )
+    followed = [
+        policy
+        for policy in checks.TIE_POLICIES
+        if policy != failure.policy
+        and all(_passes(function, impl, draw, policy) for draw in [problem, *draws])
+    ]
+    followed_text = {
+        "torch": "torch's rule (the whole gradient to the first maximum, row-major)",
+        "subgradient": "a valid subgradient, though not torch's rule",
+        "all": "the notebook's convention (every tied maximum gets the full gradient)",
+    }
+    for policy in ("torch", "subgradient", "all"):
+        if policy in followed:
+            notes.append(
+                f"on these tied inputs the code follows {followed_text[policy]}: "
+                f"--ties {policy} accepts it (checked on fresh random values)"
+            )
+            break
+    return notes
+
+
+def _candidates(failure: ConformanceFailure) -> list[str]:
+    """Every explanation the rules find for ``failure``, most specific first."""
+    found: list[str] = []
+    for rule in (_from_exception, _from_shape, _from_models, _from_location):
+        try:
+            result = rule(failure)
+        except Exception:  # noqa: BLE001 - a diagnosis is a bonus, never a crash
+            result = None
+        found += result if isinstance(result, list) else [result] if result else []
+    return found
+
+
+#: Failure kinds whose diagnosis is a fact seen by the judge, not a hypothesis to confirm.
+_FACTS = ("timeout", "crash", "mutation")
+
+
+def explain(failure: ConformanceFailure, impl: Any, strict: bool = False) -> None:
+    """Fill ``failure.diagnosis`` and ``failure.notes`` (never raises).
+
+    A diagnosis is kept only when it is confirmed: the implementation, run again on fresh
+    random values of the same shapes (the same tie structure for max pooling), fails with the
+    same diagnosis. Otherwise the report states the facts alone.
+    """
+    candidates = _candidates(failure)
+    diagnosis = candidates[0] if candidates else None
     if failure.kind in ("timeout", "crash"):  # running the code again could cost as much
         failure.diagnosis = diagnosis
         return
-    if diagnosis and failure.kind == "value":
-        # On a tiny shrunk input several explanations can coincide (all zeros...). Run the
-        # implementation again on the same shapes with random values: the diagnosis must hold
-        # there too, unless the random input does not trigger the bug (ties, for instance).
-        try:
-            checks.check(
-                failure.function,
-                impl,
-                _randomized(failure.problem, np.random.default_rng(0)),
-                failure.policy,
-            )
-        except ConformanceFailure as again:
-            if again.kind == "value":
-                diagnosis = _first_rule(again)  # random values tell bugs apart best
-        except Exception:  # noqa: BLE001
-            pass
+    if candidates and failure.kind not in _FACTS:
+        # On a tiny shrunk input several explanations can coincide (all zeros...); fresh
+        # values tell them apart. Kept: the first explanation of the fresh failure that also
+        # explains the counterexample; none if the fresh draws do not fail alike.
+        rng = np.random.default_rng(0)
+        diagnosis = None
+        for _ in range(CONFIRMATIONS):
+            try:
+                fresh = _fresh(failure.problem, rng)
+                checks.check(failure.function, impl, fresh, failure.policy, strict=strict)
+            except ConformanceFailure as again:
+                diagnosis = next((d for d in _candidates(again) if d in candidates), None)
+                break
+            except Exception:  # noqa: BLE001
+                break
     failure.diagnosis = diagnosis
     try:
         failure.notes.extend(_tie_notes(failure, impl))

@@ -54,6 +54,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="per-call time limit for the checked code (default: 10)",
     )
     group.addoption(
+        "--refconv-strict",
+        action="store_true",
+        help="fail behaviour outside the seed API's contract instead of reporting advice",
+    )
+    group.addoption(
         "--refconv-speed",
         default=None,
         metavar="FILE",
@@ -153,7 +158,10 @@ class RefconvItem(pytest.Item):
             policy=config.getoption("refconv_ties"),
             timeout=config.getoption("refconv_timeout"),
             target_key=target.digest,
+            strict=config.getoption("refconv_strict"),
         )
+        for advice in result.advice:
+            self.user_properties.append(("advice", advice))
         self.user_properties.append(("examples", result.examples))
         if result.status == "missing":
             pytest.skip(f"{self.function} is not defined by {target.name}")

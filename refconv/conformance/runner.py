@@ -136,6 +136,7 @@ class FunctionResult:
     seed: int | None = None
     found_at: int = 0  # the call (1-based) on which the first failure showed; 0 if none
     statistics: dict[str, Any] = field(default_factory=dict)  # see _statistics; {} if missing
+    advice: list[str] = field(default_factory=list)  # behaviour outside the contract, one a topic
 
     @property
     def ok(self) -> bool:
@@ -258,6 +259,7 @@ def run_function(
     shrink_seconds: float = SHRINK_SAFETY_SECONDS,
     progress: Callable[[str, int], None] | None = None,
     target_key: str = "",
+    strict: bool = False,
 ) -> FunctionResult:
     """Check ``impl.<function>`` on up to ``max_examples`` generated problems.
 
@@ -281,6 +283,8 @@ def run_function(
         :attr:`~refconv.conformance.isolation.IsolatedTarget.digest`): failures saved in the
         database are replayed only for the same key, so one target's failures never steer
         another's search
+    strict : behaviour outside the seed API's contract (unknown mode, integer input) fails
+        instead of being reported as :attr:`FunctionResult.advice`
     """
     if not defines(impl, function):
         return FunctionResult(function, "missing", message=f"{function} is not defined")
@@ -294,6 +298,13 @@ def run_function(
     # others count as passing, so the shrinker stops where the budget ends.
     failing: set[bytes] = set()
     shrinking = {"calls": 0, "cut": False}
+    advice: dict[str, str] = {}
+
+    def judged(problem: Any) -> None:
+        for topic, text in check(
+            function, impl, problem, policy=policy, timeout=timeout, strict=strict
+        ):
+            advice.setdefault(topic, text)
 
     def conforms(problem: Any) -> None:
         key = _problem_key(problem)
@@ -306,7 +317,7 @@ def run_function(
         if progress is not None and count[0] % 10 == 0:
             progress(function, count[0])
         try:
-            check(function, impl, problem, policy=policy, timeout=timeout)
+            judged(problem)
         except ConformanceFailure as failure:
             first_failure[0] = first_failure[0] or count[0]
             failing.add(key)
@@ -340,7 +351,7 @@ def run_function(
         for problem in corpus(function):
             count[0] += 1
             try:
-                check(function, impl, problem, policy=policy, timeout=timeout)
+                judged(problem)
             except ConformanceFailure as failure:
                 corpus_failure, first_failure[0] = failure, count[0]
                 break
@@ -395,8 +406,16 @@ def run_function(
     elapsed = time.perf_counter() - started
     statistics = _statistics(engine, replayed, corpus_seconds, elapsed)
     if failure is None:
-        return FunctionResult(function, "pass", count[0], elapsed, seed=seed, statistics=statistics)
-    explain(failure, impl)
+        return FunctionResult(
+            function,
+            "pass",
+            count[0],
+            elapsed,
+            seed=seed,
+            statistics=statistics,
+            advice=list(advice.values()),
+        )
+    explain(failure, impl, strict=strict)
     return FunctionResult(
         function,
         "fail",
@@ -407,6 +426,7 @@ def run_function(
         seed,
         found_at=first_failure[0],
         statistics=statistics,
+        advice=list(advice.values()),
     )
 
 
