@@ -16,6 +16,14 @@ in-process time* of one round (issue target: at most :data:`TARGET_RATIO`), next
 wall seconds of each path. Every round also compares the verdicts (status per function) of the
 two paths: isolation must change the cost, never the outcome.
 
+Wall time is what a user waits for, but on a shared machine it also measures everyone else's
+load: a busy neighbour stretches whichever run it overlaps. So each run also records its CPU
+seconds (the judge process, threads included, plus, when isolated, every executor process it
+started: read from ``/proc`` before the executor is killed, Linux only) and the load average
+when it started. On a busy shared machine the wall ratio of one round swings widely (0.8 to 2.3
+seen on 2 cores whose load changed between the two halves of a pair) while the CPU ratio stays
+within a few percent: run it on a quiet machine, and read the CPU ratio when it is not.
+
 Before the first round each path checks each target once, untimed, with a small example budget:
 that absorbs the one-time costs (imports, torch's first kernels, hypothesis's strategy caches)
 that would otherwise all land on whichever path happens to run first.
@@ -26,6 +34,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import resource
 import statistics
 import sys
 import time
@@ -64,6 +74,10 @@ class Measurement:
     verdicts : status per function, in the order checked
     examples : examples run per function
     function_seconds : ``FunctionResult.seconds`` per function
+    cpu_seconds : CPU time of the judge (all its threads) plus ``executor_cpu_seconds``
+    executor_cpu_seconds : CPU time of the executor's processes (0 in-process; None where
+        ``/proc`` cannot tell)
+    loadavg : the machine's 1-minute load average when the run started (None if unknown)
     """
 
     seconds: float
@@ -71,6 +85,9 @@ class Measurement:
     verdicts: dict[str, str]
     examples: dict[str, int]
     function_seconds: dict[str, float]
+    cpu_seconds: float = 0.0
+    executor_cpu_seconds: float | None = 0.0
+    loadavg: float | None = None
 
 
 @dataclass
@@ -87,6 +104,11 @@ class TargetReport:
     @property
     def ratios(self) -> list[float]:
         return [i.seconds / p.seconds for i, p in zip(self.isolated, self.in_process, strict=True)]
+
+    @property
+    def cpu_ratios(self) -> list[float]:
+        pairs = zip(self.isolated, self.in_process, strict=True)
+        return [i.cpu_seconds / p.cpu_seconds if p.cpu_seconds > 0 else 0.0 for i, p in pairs]
 
     @property
     def agree(self) -> list[bool]:
@@ -110,6 +132,9 @@ class TargetReport:
             "in_process_median_load_seconds": statistics.median(
                 m.load_seconds for m in self.in_process
             ),
+            "median_cpu_ratio": statistics.median(self.cpu_ratios),
+            "isolated_total_cpu_seconds": sum(m.cpu_seconds for m in self.isolated),
+            "in_process_total_cpu_seconds": sum(m.cpu_seconds for m in self.in_process),
             "verdicts_agree": all(self.agree),
             "target_ratio": TARGET_RATIO,
             "met": ratio <= TARGET_RATIO,
@@ -124,13 +149,70 @@ def content_key(spec: str | None) -> str:
     return hashlib.sha256(Path(spec).read_bytes()).hexdigest()
 
 
-def _measurement(results: list[Any], seconds: float, load_seconds: float) -> Measurement:
+def _own_cpu() -> float:
+    """CPU seconds of this process so far (every thread: torch's pool included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _loadavg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover - platforms without a load average
+        return None
+
+
+def descendants_cpu() -> float | None:
+    """CPU seconds of every live descendant process of this one (the executor and the process
+    it forked into its PID namespace), with their waited-for children; None without ``/proc``.
+
+    The executor is killed by ``close()`` and its namespace child is never waited for by the
+    judge, so ``RUSAGE_CHILDREN`` misses it: this must be read before ``close()``.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        # after the command: state, ppid, ..., utime (14th field), stime, cutime, cstime
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = sum(int(value) for value in fields[11:15]) / tick
+    mine, frontier = set(), [os.getpid()]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in mine]
+        mine.update(children)
+        frontier.extend(children)
+    return sum(cpu[pid] for pid in mine)
+
+
+def _measurement(
+    results: list[Any],
+    seconds: float,
+    load_seconds: float,
+    cpu_seconds: float,
+    executor_cpu: float | None,
+    loadavg: float | None,
+) -> Measurement:
     return Measurement(
         seconds=seconds,
         load_seconds=load_seconds,
         verdicts={r.function: r.status for r in results},
         examples={r.function: r.examples for r in results},
         function_seconds={r.function: r.seconds for r in results},
+        cpu_seconds=cpu_seconds + (executor_cpu or 0.0),
+        executor_cpu_seconds=executor_cpu,
+        loadavg=loadavg,
     )
 
 
@@ -144,16 +226,23 @@ def run_isolated(
     from refconv.conformance.isolation import IsolatedTarget
     from refconv.conformance.runner import run_all
 
+    loadavg = _loadavg()
+    before = descendants_cpu()  # normally 0: no executor alive yet
+    cpu = _own_cpu()
     start = time.perf_counter()
     target = IsolatedTarget(spec)
     loaded = time.perf_counter()
     try:
         results = run_all(target, functions, target_key=target.digest, **options)
+        after = descendants_cpu()  # before close(): the executor's CPU dies with it
     finally:
         target.close()
     seconds = time.perf_counter() - start
+    cpu = _own_cpu() - cpu
+    executor_cpu = None if before is None or after is None else max(after - before, 0.0)
     isolation = dict(target.executor.get("isolation") or {})
-    return _measurement(results, seconds, loaded - start), isolation
+    measured = _measurement(results, seconds, loaded - start, cpu, executor_cpu, loadavg)
+    return measured, isolation
 
 
 def run_in_process(
@@ -164,11 +253,14 @@ def run_in_process(
     from refconv.conformance.runner import run_all
     from refconv.conformance.target import load_target
 
+    loadavg = _loadavg()
+    cpu = _own_cpu()
     start = time.perf_counter()
     namespace = load_target(spec).namespace
     loaded = time.perf_counter()
     results = run_all(namespace, functions, target_key=key, **options)
-    return _measurement(results, time.perf_counter() - start, loaded - start)
+    seconds = time.perf_counter() - start
+    return _measurement(results, seconds, loaded - start, _own_cpu() - cpu, 0.0, loadavg)
 
 
 def run(
@@ -238,6 +330,7 @@ def run(
                 "isolation": r.isolation,
                 "first": r.first,
                 "ratios": r.ratios,
+                "cpu_ratios": r.cpu_ratios,
                 "verdicts_agree_per_round": r.agree,
                 "isolated": [asdict(m) for m in r.isolated],
                 "in_process": [asdict(m) for m in r.in_process],
@@ -279,8 +372,10 @@ def format_report(document: dict[str, Any]) -> str:
         f"alternating), seed {o['seed']}, {o['max_examples']} examples x "
         f"{len(document['functions'])} functions, warm-up {o['warmup_examples']} examples",
         "",
+        "wall seconds: median per run and total over the rounds; ratio = median of the "
+        "rounds' isolated / in-process",
         f"{'target':<28} {'isolated':>9} {'in-proc':>9} {'ratio':>6} {'range':>11} "
-        f"{'target':>7}  {'total iso':>9} {'total in':>9}  verdicts",
+        f"{'target':>7}  {'total iso':>9} {'total in':>9} {'cpu ratio':>9}  verdicts",
     ]
     misses = disagreements = 0
     for t in document["targets"]:
@@ -291,18 +386,26 @@ def format_report(document: dict[str, Any]) -> str:
             f"{t['target']:<28} {t['isolated_median_seconds']:>8.2f}s "
             f"{t['in_process_median_seconds']:>8.2f}s {t['median_ratio']:>6.2f} "
             f"{t['min_ratio']:>5.2f}-{t['max_ratio']:<5.2f} <= {t['target_ratio']:.2f} {ok:<6} "
-            f"{t['isolated_total_seconds']:>8.1f}s {t['in_process_total_seconds']:>8.1f}s  "
-            f"{'same' if t['verdicts_agree'] else 'DIFFER'}"
+            f"{t['isolated_total_seconds']:>8.1f}s {t['in_process_total_seconds']:>8.1f}s "
+            f"{t['median_cpu_ratio']:>9.2f}  {'same' if t['verdicts_agree'] else 'DIFFER'}"
         )
-    lines += ["", "per round: seconds isolated / in-process (ratio; path timed first; verdicts)"]
+    lines += [
+        "",
+        "per round, isolated / in-process: wall s (ratio), CPU s judge+executor (ratio; executor "
+        "share), load average at the start, path timed first, verdicts",
+    ]
     for t in document["targets"]:
         for n, (i, p) in enumerate(zip(t["isolated"], t["in_process"], strict=True)):
             statuses = sorted(set(i["verdicts"].values()) | set(p["verdicts"].values()))
+            executor = i.get("executor_cpu_seconds")
+            share = "?" if executor is None else f"{executor:.1f}"
             lines.append(
                 f"  {t['target']:<28} round {n + 1}: {i['seconds']:6.2f} / {p['seconds']:6.2f} "
-                f"({t['ratios'][n]:.2f}; {t['first'][n]} first; "
+                f"({t['ratios'][n]:.2f})  cpu {i['cpu_seconds']:6.2f} / {p['cpu_seconds']:6.2f} "
+                f"({t['cpu_ratios'][n]:.2f}; {share})  load {_load(i)} / {_load(p)}  "
+                f"{t['first'][n]} first  "
                 f"{'same' if t['verdicts_agree_per_round'][n] else 'DIFFER'}: "
-                f"{', '.join(statuses)})"
+                f"{', '.join(statuses)}"
             )
     lines += [
         "",
@@ -329,6 +432,11 @@ def format_report(document: dict[str, Any]) -> str:
     )
     lines += ["", verdicts, "every target met" if not misses else f"{misses} target(s) missed"]
     return "\n".join(lines)
+
+
+def _load(measurement: dict[str, Any]) -> str:
+    value = measurement.get("loadavg")
+    return "?" if value is None else f"{value:.1f}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -112,6 +112,9 @@ __all__ = [
     "avg_pool2d_problems",
     "functional_configs",
     "has_empty_max_window",
+    "LAYOUTS",
+    "as_layout",
+    "with_input_layout",
 ]
 
 VALUE_KINDS: tuple[str, ...] = ("normal", "small_int", "relu", "mixed")
@@ -372,6 +375,71 @@ def _has_tied_window_max(A_prev: np.ndarray, f: int, stride: int) -> bool:
         return bool(((windows == maxima).sum(axis=(-2, -1)) > 1).any())
 
 
+# --- input layouts ----------------------------------------------------------------------------
+
+#: Memory layouts of an input array that real callers pass: fresh C arrays first (what
+#: shrinking heads to), then views.
+LAYOUTS = ("fresh", "fortran", "negative strides", "strided slice", "read-only")
+
+
+def as_layout(array: np.ndarray, layout: str) -> np.ndarray:
+    """``array``'s values in memory laid out as ``layout`` (one of :data:`LAYOUTS`).
+
+    ``"fortran"``: column-major; ``"negative strides"``: a reversed view of a reversed copy;
+    ``"strided slice"``: every other element of a larger array along the last axis;
+    ``"read-only"``: a copy whose ``writeable`` flag is off.
+    """
+    if layout == "fresh":
+        return np.array(array)
+    if layout == "fortran":
+        return np.asfortranarray(array)
+    if layout == "negative strides":
+        return np.array(array[::-1])[::-1]
+    if layout == "strided slice":
+        wide = np.zeros(array.shape[:-1] + (2 * array.shape[-1],), dtype=array.dtype)
+        wide[..., ::2] = array
+        return wide[..., ::2]
+    if layout == "read-only":
+        frozen = np.array(array)
+        frozen.flags.writeable = False
+        return frozen
+    raise InvalidArgument(f"layout must be one of {LAYOUTS}, got {layout!r}")
+
+
+#: The field holding each problem's main input array.
+_MAIN_INPUT = ("A_prev", "X", "x", "a_slice_prev")
+
+
+@st.composite
+def _with_input_layout(draw: _Draw, problem: Any) -> Any:
+    name = next(n for n in _MAIN_INPUT if isinstance(getattr(problem, n, None), np.ndarray))
+    layout = draw(st.sampled_from(LAYOUTS))
+    event(f"input layout: {layout}")
+    fields = dict(problem.__dict__)
+    fields[name] = as_layout(fields[name], layout)
+    return type(problem)(**fields)
+
+
+def with_input_layout(problem: Any) -> st.SearchStrategy[Any]:
+    """``problem`` with its main input (``A_prev``, ``X``, ``x`` or ``a_slice_prev``) in one of
+    the :data:`LAYOUTS`, same values; the layout is reported as ``event("input layout: ...")``.
+    Use as ``problems.flatmap(with_input_layout)``."""
+    if not any(isinstance(getattr(problem, n, None), np.ndarray) for n in _MAIN_INPUT):
+        return st.just(problem)
+    return _with_input_layout(problem)
+
+
+def _window_events(problem: Any, sizes: tuple[int, int], stride: int) -> None:
+    """Coverage of the index arithmetic: many windows at stride >= 2, n_H != n_W."""
+    if stride >= 2 and max(sizes) >= 3:
+        event("an output axis with >= 3 windows at stride >= 2")
+    if sizes[0] != sizes[1]:
+        event("n_H != n_W")
+    values = problem.A_prev[np.isfinite(problem.A_prev)]
+    if values.size and np.unique(values).size == values.size:
+        event("all input values distinct")
+
+
 # --- problem strategies -----------------------------------------------------------------------
 
 
@@ -564,7 +632,9 @@ def _conv_problems(
         channels_out,
     )
     dZ = _draw_values(draw, out_shape, dtype, ("normal",), False, "dZ")
-    return ConvProblem(A_prev=A_prev, W=W, b=b, stride=stride, pad=pad, dZ=dZ)
+    problem = ConvProblem(A_prev=A_prev, W=W, b=b, stride=stride, pad=pad, dZ=dZ)
+    _window_events(problem, out_shape[1:3], stride)
+    return problem
 
 
 def conv_problems(
@@ -685,7 +755,9 @@ def _pool_problems(
         channels,
     )
     dA = _draw_values(draw, out_shape, dtype, ("normal",), False, "dA")
-    return PoolProblem(A_prev=A_prev, f=f, stride=stride, mode=mode, dA=dA)
+    problem = PoolProblem(A_prev=A_prev, f=f, stride=stride, mode=mode, dA=dA)
+    _window_events(problem, out_shape[1:3], stride)
+    return problem
 
 
 def pool_problems(

@@ -2,7 +2,9 @@
 
 Each problem targets a blind spot that real implementations get wrong (see the bug zoo in
 ``tests/zoo``): pad 0, stride > f (gaps), stride < f (overlapping windows), non-square images,
-tied maxima, several examples, C_prev != C, integer input, an unknown pooling mode. Values are
+tied maxima, several examples, C_prev != C, three or more windows per axis at stride 2 (index
+expressions that coincide on the first two windows), integer input, an unknown pooling mode
+(advice: see the README's contract). Values are
 random normals rounded to two decimals (readable, and without accidental ties) or small
 integers where ties are the point. Hypothesis runs these first (``Phase.explicit``), so a typical
 bug is reported after a handful of calls instead of after a random search.
@@ -78,6 +80,10 @@ def corpus(function: str) -> tuple[Any, ...]:
             _conv(rng, 2, 6, 5, 2, 3, 2, 3, 1),  # stride > f: gaps; padding
             _conv(rng, 1, 4, 7, 1, 2, 3, 2, 2),  # stride < f, pad >= f - 1, wide image
             _conv(rng, 2, 5, 5, 2, 2, 3, 2, 1, integer=True),  # integer input
+            # >= 3 windows per axis at stride 2 (index slips that coincide on the first two
+            # windows), n_H != n_W: f == stride and f > stride
+            _conv(rng, 2, 7, 5, 2, 3, 2, 2, 1),
+            _conv(rng, 2, 7, 6, 3, 2, 3, 2, 1),
         )
     if function in ("pool_forward", "pool_backward"):
         problems = (
@@ -88,6 +94,12 @@ def corpus(function: str) -> tuple[Any, ...]:
             + [
                 _pool(rng, 2, 6, 7, 2, 2, 3, mode)
                 for mode in ("max", "average")  # stride > f: gaps
+            ]
+            + [
+                # >= 3 windows per axis at stride 2, n_H != n_W: f == stride, f > stride
+                _pool(rng, 2, size_h, size_w, 2, f, 2, mode)
+                for f, size_h, size_w in ((2, 8, 6), (3, 7, 9))
+                for mode in ("max", "average")
             ]
             + [
                 _pool(rng, 1, 4, 5, 2, 2, 1, "max", "ties"),  # tied maxima in overlapping windows

@@ -120,7 +120,8 @@ def problem_strategy(function: str) -> st.SearchStrategy[Any]:
         "create_mask_from_window": strategies.window_problems,
         "distribute_value": strategies.distribute_problems,
     }[function]()
-    return base.flatmap(_integer_inputs)
+    # Real callers pass views too (Fortran order, negative strides, slices, read-only arrays).
+    return base.flatmap(_integer_inputs).flatmap(strategies.with_input_layout)
 
 
 @dataclass
