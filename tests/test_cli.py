@@ -211,3 +211,18 @@ def test_json_has_hypothesis_statistics_per_function(tmp_path):
     assert passed["statistics"]["examples"]["shrink"] == passed["statistics"]["shrinks"] == 0
     assert passed["statistics"]["stopped_because"] == "settings.max_examples=10"
     assert failed["statistics"]["shrinks"] > 0
+
+
+def test_bad_options_are_usage_errors_before_the_target_runs(tmp_path):
+    # The target would hang at import: an exit 2 naming the option proves nothing ran first.
+    target = tmp_path / "hangs.py"
+    target.write_text("while True:\n    pass\n")
+    cases = {
+        ("--json", str(tmp_path / "missing" / "r.json")): "--json",
+        ("--python", str(tmp_path)): "--python",
+        ("--plot", str(target)): "--plot",
+    }
+    for options, named in cases.items():
+        done = refconv("check", str(target), "--import-timeout", "600", *options)
+        assert done.returncode == 2, (options, done.stderr)
+        assert named in done.stderr and "Traceback" not in done.stderr
