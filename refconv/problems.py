@@ -12,15 +12,225 @@ from typing import Any
 
 import numpy as np
 
+from refconv._executor.wire import from_layout_state, layout_state
 from refconv._windows import output_length
 
 
-def array_source(array: np.ndarray) -> str:
-    """Python source that rebuilds ``array`` exactly (dtype included)."""
+def array_source(array: np.ndarray, name: str | None = None) -> str:
+    """Python source that rebuilds ``array`` exactly: dtype, values and memory layout.
+
+    A fresh C-contiguous array is a literal, ``np.array([...], dtype=...)`` (flat and reshaped
+    beyond two dimensions). Other layouts are rebuilt from a literal the way such arrays arise,
+    so that the result has the same ``strides`` and contiguity flags: ``np.asfortranarray(...)``
+    for Fortran order, a ``[::-1]`` of the flipped literal for negative strides, a slice of a
+    larger (zero-filled) literal for gaps, a ``.transpose(...)`` for other axis orders and, as a
+    last resort (overlapping or odd strides), ``np.lib.stride_tricks.as_strided`` on a literal
+    buffer. An empty or non-native array is a plain literal (same values and shape).
+
+    With ``name`` the source is an assignment statement, and a read-only array gets a second
+    line ``name.setflags(write=False)``; without, it is one expression (read-only through
+    ``as_strided(..., writeable=False)``, a view with the same strides).
+    """
+    array = np.asarray(array)
+    text = _layout_source(array)
+    if name is None:
+        if not array.flags.writeable:
+            text = f"np.lib.stride_tricks.as_strided({text}, writeable=False)"
+        return text
+    text = f"{name} = {text}"
+    if not array.flags.writeable:
+        text += f"\n{name}.setflags(write=False)"
+    return text
+
+
+def _literal(array: np.ndarray) -> str:
+    """A fresh C-contiguous array of ``array``'s values (the historical format)."""
     dtype = f"np.{array.dtype}"
     if array.ndim <= 2:
-        return f"np.array({array.tolist()!r}, dtype={dtype})"
-    return f"np.array({array.reshape(-1).tolist()!r}, dtype={dtype}).reshape({array.shape})"
+        return f"np.array({_values_text(array.tolist())}, dtype={dtype})"
+    flat = array.reshape(-1).tolist()
+    return f"np.array({_values_text(flat)}, dtype={dtype}).reshape({array.shape})"
+
+
+def _values_text(values: Any) -> str:
+    """``repr`` of nested lists of numbers, with NaN and infinities spelled as NumPy names."""
+    text = repr(values)
+    if "nan" not in text and "inf" not in text:
+        return text
+
+    def spell(value: Any) -> str:
+        if isinstance(value, list):
+            return "[" + ", ".join(spell(v) for v in value) + "]"
+        if isinstance(value, float) and not np.isfinite(value):
+            return "np.nan" if np.isnan(value) else ("np.inf" if value > 0 else "-np.inf")
+        if isinstance(value, complex) and not np.isfinite(value):
+            return f"complex({spell(value.real)}, {spell(value.imag)})"
+        return repr(value)
+
+    return spell(values)
+
+
+def _c_strides(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    strides, step = [], itemsize
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _layout_source(array: np.ndarray) -> str:
+    """An expression for a writeable array with ``array``'s values, dtype and strides."""
+    plain = array.flags.c_contiguous and array.strides == _c_strides(array.shape, array.itemsize)
+    if plain or array.size == 0 or not array.dtype.isnative:  # (an empty array has no layout)
+        return _literal(array)
+    for build in (_built_like, _built_by_transpose, _built_by_as_strided):
+        text = build(array)
+        if text is not None and _rebuilds(text, array):
+            return text
+    return _literal(array)  # same values, a fresh layout
+
+
+def _rebuilds(text: str, array: np.ndarray) -> bool:
+    try:
+        rebuilt = eval(text, {"np": np})  # noqa: S307 - our own source of number literals
+    except Exception:  # noqa: BLE001 - a candidate that NumPy rejects is not used
+        return False
+    return (
+        rebuilt.dtype == array.dtype
+        and rebuilt.shape == array.shape
+        and rebuilt.strides == array.strides
+        and rebuilt.flags.c_contiguous == array.flags.c_contiguous
+        and rebuilt.flags.f_contiguous == array.flags.f_contiguous
+        and np.array_equal(rebuilt, array, equal_nan=array.dtype.kind in "fc")
+    )
+
+
+def _index_text(slices: list[str]) -> str:
+    """``[a, b]`` without trailing full slices; empty when every slice is full."""
+    while slices and slices[-1] == ":":
+        slices = slices[:-1]
+    return f"[{', '.join(slices)}]" if slices else ""
+
+
+def _unflipped(array: np.ndarray) -> tuple[np.ndarray, str]:
+    """``array`` with its negative strides flipped, and the index that flips them back."""
+    flips = [s < 0 for s in array.strides]
+    if not any(flips):
+        return array, ""
+    index = tuple(slice(None, None, -1) if f else slice(None) for f in flips)
+    return array[index], _index_text(["::-1" if f else ":" for f in flips])
+
+
+def _enclosing(array: np.ndarray) -> tuple[tuple[int, ...], list[str], list[slice]] | None:
+    """For positive strides in decreasing order: the smallest shape of a C-contiguous array of
+    which ``array``'s layout is a slice (``[:stop:step]`` per axis, from 0), and that slice."""
+    shape, strides = array.shape, array.strides
+
+    def search(axis: int, contiguous: int) -> list[tuple[int, int]] | None:
+        # (size, step) of axes 0..axis, innermost last, given the stride of axis in the C array
+        n, stride = shape[axis], strides[axis]
+        if stride <= 0 or stride % contiguous:
+            return None
+        step = stride // contiguous
+        extent = (n - 1) * step + 1
+        if axis == 0:
+            return [(extent, step)]
+        outer = strides[axis - 1]
+        if outer % contiguous:
+            return None
+        room = outer // contiguous  # size x (step of the next axis out)
+        # a length-1 axis is most naturally a [:1] of a full axis; others the smallest fit
+        sizes = range(extent, room + 1)
+        for size in [room, *sizes] if n == 1 else sizes:
+            if room % size == 0:
+                found = search(axis - 1, contiguous * size)
+                if found is not None:
+                    return [*found, (size, step)]
+        return None
+
+    found = search(array.ndim - 1, array.itemsize) if array.ndim else []
+    if found is None:
+        return None
+    texts, slices = [], []
+    for n, (size, step) in zip(shape, found, strict=True):
+        extent = (n - 1) * step + 1
+        slices.append(slice(0, extent, step))
+        if step == 1:
+            texts.append(":" if extent == size else f":{extent}")
+        else:
+            texts.append(f"::{step}" if len(range(0, size, step)) == n else f":{extent}:{step}")
+    return tuple(size for size, _ in found), texts, slices
+
+
+def _slice_of_literal(array: np.ndarray, fortran: bool = False) -> str | None:
+    """``array`` (positive strides, C-like axis order; the reversed order with ``fortran``)
+    as a slice of a zero-filled literal."""
+    view = array.T if fortran else array
+    enclosing = _enclosing(view)
+    if enclosing is None:
+        return None
+    big_shape, texts, slices = enclosing
+    big = np.zeros(big_shape, dtype=array.dtype)
+    big[tuple(slices)] = view
+    if fortran:
+        return f"np.asfortranarray({_literal(big.T)}){_index_text(texts[::-1])}"
+    return f"{_literal(big)}{_index_text(texts)}"
+
+
+def _axis_order(array: np.ndarray) -> list[int]:
+    """Axes from the largest stride to the smallest (length-1 axes innermost among equals)."""
+    return sorted(range(array.ndim), key=lambda i: (-array.strides[i], array.shape[i] == 1))
+
+
+def _built_like(array: np.ndarray) -> str | None:
+    """C order, or Fortran order, possibly sliced and flipped."""
+    positive, flip = _unflipped(array)
+    order = _axis_order(positive)
+    if order == sorted(order):
+        text = _slice_of_literal(positive)
+    elif order == sorted(order, reverse=True):
+        text = _slice_of_literal(positive, fortran=True)
+    else:
+        return None
+    return None if text is None else text + flip
+
+
+def _built_by_transpose(array: np.ndarray) -> str | None:
+    """Any axis order: a transpose of a (sliced) C literal, possibly flipped."""
+    positive, flip = _unflipped(array)
+    order = _axis_order(positive)
+    text = _slice_of_literal(positive.transpose(order))
+    if text is None:
+        return None
+    inverse = tuple(int(i) for i in np.argsort(order))
+    return f"{text}.transpose({inverse}){flip}"
+
+
+def _built_by_as_strided(array: np.ndarray) -> str | None:
+    """Any non-negative strides that are multiples of the item size: ``as_strided`` over a
+    literal buffer holding each element at its offset."""
+    positive, flip = _unflipped(array)
+    itemsize = positive.itemsize
+    if any(s % itemsize for s in positive.strides):
+        return None
+    steps = [s // itemsize for s in positive.strides]
+    span = sum((n - 1) * s for n, s in zip(positive.shape, steps, strict=True)) + 1
+    buffer = np.zeros(span, dtype=positive.dtype)
+    for index in np.ndindex(*positive.shape):
+        buffer[sum(i * s for i, s in zip(index, steps, strict=True))] = positive[index]
+    return (
+        f"np.lib.stride_tricks.as_strided({_literal(buffer)}, shape={positive.shape}, "
+        f"strides={positive.strides}){flip}"
+    )
+
+
+def _rebuild_problem(cls: type, state: dict[str, tuple[bool, Any]]) -> Any:
+    """Inverse of ``_Problem.__reduce__``."""
+    values = {
+        name: from_layout_state(*payload) if is_array else payload
+        for name, (is_array, payload) in state.items()
+    }
+    return cls(**values)
 
 
 class _Problem:
@@ -30,8 +240,10 @@ class _Problem:
         lines = []
         for field in fields(self):  # type: ignore[arg-type]
             value = getattr(self, field.name)
-            text = array_source(value) if isinstance(value, np.ndarray) else repr(value)
-            lines.append(f"{field.name} = {text}")
+            if isinstance(value, np.ndarray):
+                lines.append(array_source(value, field.name))  # its layout and flags too
+            else:
+                lines.append(f"{field.name} = {value!r}")
         return "\n".join(lines)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -43,6 +255,22 @@ class _Problem:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.summary()})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickling an array view loses its layout (worker processes send failures back):
+        # arrays travel with their strides, offset and writeability.
+        state = {}
+        for field in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            state[field.name] = (
+                (True, layout_state(value))
+                if isinstance(value, np.ndarray)
+                else (
+                    False,
+                    value,
+                )
+            )
+        return (_rebuild_problem, (type(self), state))
 
     def summary(self) -> str:
         """One line: shapes of the arrays and the scalar parameters."""

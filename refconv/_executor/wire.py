@@ -188,11 +188,24 @@ def _layout_node(array: np.ndarray, buffers: list) -> dict:
     }
 
 
+def layout_state(array: np.ndarray) -> tuple:
+    """``(node, bytes)``: plain data that :func:`from_layout_state` turns back into an array
+    with the same values, strides, offset and writeability (pickling a view loses those)."""
+    buffers: list = []
+    array = np.asarray(array)
+    node = _layout_node(array, buffers) if array.size else _array_node("nd", array, buffers)
+    return node, buffers[0]
+
+
+def from_layout_state(node: dict, data: bytes) -> np.ndarray:
+    """The array of :func:`layout_state` (trusted data only: the judge's own)."""
+    return _array(node, [data], layouts=True)
+
+
 def clone_layout(array: np.ndarray) -> np.ndarray:
     """A fresh array with the same values *and* memory layout as ``array`` (a copy that
     ``ndarray.copy`` would make C-contiguous keeps its strides here)."""
-    buffers: list = []
-    return _array(_layout_node(np.asarray(array), buffers), buffers, layouts=True)
+    return from_layout_state(*layout_state(array))
 
 
 def _type_name(value: Any) -> str:
