@@ -57,6 +57,11 @@ def _from_exception(failure: ConformanceFailure) -> str | None:
         )
     if failure.kind == "timeout":
         return "the call never returned within the time limit"
+    if "read-only" in text and ("output array" in text or "destination" in text):
+        return (
+            "the function writes into an array it was given (here a read-only one: "
+            "assignment destination is read-only); work on a copy"
+        )
     alias = re.search(r"numpy' has no attribute '(float|int|bool|object|complex|str|long)'", text)
     if alias:
         name = alias.group(1)
