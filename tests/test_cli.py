@@ -226,3 +226,16 @@ def test_bad_options_are_usage_errors_before_the_target_runs(tmp_path):
         done = refconv("check", str(target), "--import-timeout", "600", *options)
         assert done.returncode == 2, (options, done.stderr)
         assert named in done.stderr and "Traceback" not in done.stderr
+
+
+def test_json_report_is_written_when_the_counterexample_holds_nan(tmp_path):
+    target = tmp_path / "nan.py"
+    target.write_text(
+        "import numpy as np\n\ndef distribute_value(dz, shape):\n"
+        "    return np.full(shape, np.nan)\n"
+    )
+    report = tmp_path / "r.json"
+    done = refconv("check", str(target), "--functions", "distribute_value", "--json", str(report))
+    assert done.returncode == 1, done.stderr
+    (result,) = json.loads(report.read_text())["results"]
+    assert result["status"] == "fail" and result["counterexample"]["worst"]["actual"] is None

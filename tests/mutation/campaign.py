@@ -378,7 +378,65 @@ def _result(records: list[dict[str, Any]], meta: dict[str, Any], wall: float) ->
     }
 
 
-def report(files: list[str], out: str | None) -> int:
+README = HERE / "README.md"
+BEGIN, END = "<!-- campaign result: begin -->", "<!-- campaign result: end -->"
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """The README block of a result: totals, per function, every survivor with its verdict."""
+    summary, records = document["summary"], document["records"]
+    verdicts = summary["survivors_by_verdict"]
+    checker = document.get("checker") or {}
+    lines = [
+        f"{summary['mutants']} mutants, **{summary['killed']} killed**, {summary['survived']} "
+        f"survived: {verdicts['equivalent']} equivalent, {verdicts['advice']} advice (outside "
+        f"the contract, killed by `--strict`), {verdicts['blind spot']} blind spots"
+        + (f", {verdicts['unclassified']} unclassified" if verdicts["unclassified"] else "")
+        + f". Kill rate {100 * summary['kill_rate']:.1f}%; of the mutants that break the "
+        f"contract, {100 * summary['kill_rate_contract_breaking']:.1f}%. Checker: commit "
+        f"`{str(checker.get('commit', '?'))[:7]}` (digest `{checker.get('digest', '?')}`), "
+        f"wall time {document['wall_seconds'] / 60:.1f} min.",
+        "",
+        "| function | mutants | killed | survived |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, row in summary["by_function"].items():
+        survived = row["mutants"] - row["killed"]
+        lines.append(f"| `{name}` | {row['mutants']} | {row['killed']} | {survived} |")
+    lines.append(f"| total | {summary['mutants']} | {summary['killed']} | {summary['survived']} |")
+    lines += [
+        "",
+        "| # | function | line | operator | mutation | verdict |",
+        "| ---: | --- | ---: | --- | --- | --- |",
+    ]
+    for r in records:
+        if r["killed"]:
+            continue
+        verdict = (_classification(r["key"]) or {}).get("verdict", "**unclassified**")
+        mutation = r["description"].replace("|", "\\|")
+        lines.append(
+            f"| {r['index']} | `{r['function']}` | {r['line']} | {r['operator']} | {mutation} "
+            f"| {verdict} |"
+        )
+    lines += [
+        "",
+        "The argument for each equivalent and advice verdict, and the killing input of each "
+        "blind spot, are in `survivors.py` (`python tests/mutation/survivors.py` checks them).",
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(document: dict[str, Any]) -> None:
+    text = README.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{README} has no {BEGIN} ... {END} block")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{BEGIN}\n{markdown(document)}\n{END}{tail}")
+    print(f"README: {README.relative_to(ROOT)}")
+
+
+def report(files: list[str], out: str | None, readme: bool = False) -> int:
     """Re-print saved results (several: merged, e.g. the halves of an --every 2 pair) with the
     current classifications of tests/mutation/survivors.py; write the merged JSON to ``out``."""
     documents = [json.loads(Path(f).read_text()) for f in files]
@@ -389,15 +447,18 @@ def report(files: list[str], out: str | None) -> int:
         print(f"warning: the results come from different checkers: {sorted(checkers)}")
     wall = sum(d.get("wall_seconds", 0.0) for d in documents)
     print_report(merged, summarise(merged), wall)
+    meta = {k: v for k, v in documents[0].items() if k not in ("summary", "survivors")}
+    meta.pop("records", None)
+    meta.pop("wall_seconds", None)
+    if len(documents) > 1:
+        meta["command"] = [d.get("command") for d in documents]
+        meta["selection"] = [d.get("selection") for d in documents]
+    document = _result(merged, meta, wall)
     if out:
-        meta = {k: v for k, v in documents[0].items() if k not in ("summary", "survivors")}
-        meta.pop("records", None)
-        meta.pop("wall_seconds", None)
-        if len(documents) > 1:
-            meta["command"] = [d.get("command") for d in documents]
-            meta["selection"] = [d.get("selection") for d in documents]
-        Path(out).write_text(json.dumps(_result(merged, meta, wall), indent=1) + "\n")
+        Path(out).write_text(json.dumps(document, indent=1) + "\n")
         print(f"JSON: {out}")
+    if readme:
+        update_readme(document)
     return 0
 
 
@@ -433,9 +494,14 @@ def main(argv: list[str] | None = None) -> int:
         help="grade nothing: re-print saved results (merged if several) with the current "
         "classifications, and write them to --json",
     )
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="also write the result into tests/mutation/README.md (its 'Last result' block)",
+    )
     args = parser.parse_args(argv)
     if args.report:
-        return report(args.report, args.json)
+        return report(args.report, args.json, args.readme)
     args.json = args.json or str(HERE / "results.json")
     if args.only and args.only not in SEED_FUNCTIONS:
         parser.error(f"--only must be one of {', '.join(SEED_FUNCTIONS)}")
@@ -510,8 +576,11 @@ def main(argv: list[str] | None = None) -> int:
             "checker": checker,
             "jobs": args.jobs,
         }
-        Path(args.json).write_text(json.dumps(_result(records, meta, wall), indent=1) + "\n")
+        document = _result(records, meta, wall)
+        Path(args.json).write_text(json.dumps(document, indent=1) + "\n")
         print(f"JSON: {args.json}")
+        if args.readme:
+            update_readme(document)
     return 0
 
 
