@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from refconv import oracle
+from refconv._executor.wire import clone_layout
 from refconv._windows import Geometry, output_length
 from refconv.conformance import checks
 from refconv.conformance.checks import ConformanceFailure
@@ -534,11 +535,17 @@ def _randomized(problem: Any, rng: np.random.Generator) -> Any:
     """Same shapes, parameters and dtypes, fresh random values (no accidental ties or zeros)."""
     fields = dict(problem.__dict__)
     for key, value in fields.items():
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size:
             if value.dtype.kind in "iu":
-                fields[key] = rng.integers(-3, 4, size=value.shape).astype(value.dtype)
-            elif value.dtype.kind == "f":
-                fields[key] = rng.standard_normal(value.shape).astype(value.dtype)
+                fresh = rng.integers(-3, 4, size=value.shape)
+            else:
+                fresh = rng.standard_normal(value.shape)
+            # the same memory layout (a read-only or strided input stays one)
+            array = clone_layout(value)
+            array.flags.writeable = True
+            array[...] = fresh.astype(value.dtype)
+            array.flags.writeable = value.flags.writeable
+            fields[key] = array
     return type(problem)(**fields)
 
 
