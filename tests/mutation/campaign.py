@@ -15,9 +15,9 @@ first for the mutated function F alone, then (only if F passes) for the function
 runs F's code: its callers (``zero_pad`` is called by both convolutions, the mask and
 distribute helpers by ``pool_backward``...) and the backward whose check builds its cache with
 the mutated forward. A mutant is *killed* when any of these is not ``pass``. Survivors are
-listed with the classification recorded in ``tests/mutation/survivors.py`` (equivalent, with the
-argument, or a blind spot of the search, with a killing input); an unclassified survivor is
-flagged ``NEW``.
+listed with the classification recorded in ``tests/mutation/survivors.py`` (equivalent, advice
+or outside the domain, each with the argument, or a blind spot of the search, with a killing
+input); an unclassified survivor is flagged ``NEW``.
 
 The checker is pinned for the whole campaign: ``refconv/`` is copied at the start (``--checker
 worktree``, the default) or taken from a git revision (``--checker HEAD``), and every check
@@ -286,7 +286,7 @@ def _classification(key: str) -> dict[str, str] | None:
     return {k: v for k, v in entry.items() if isinstance(v, str)}
 
 
-VERDICTS = ("equivalent", "advice", "blind spot")
+VERDICTS = ("equivalent", "advice", "outside the domain", "blind spot")
 
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -302,8 +302,9 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             row = by[axis].setdefault(r[axis], {"mutants": 0, "killed": 0})
             row["mutants"] += 1
             row["killed"] += int(r["killed"])
-    # Mutants that break the contract on some input: all but the equivalent and advice ones.
-    breaking = total - verdicts["equivalent"] - verdicts["advice"]
+    # Mutants that break the contract on some input it defines: all but the equivalent, advice
+    # and outside-the-domain ones (they differ only where the contract asks nothing).
+    breaking = total - verdicts["equivalent"] - verdicts["advice"] - verdicts["outside the domain"]
     return {
         "mutants": total,
         "killed": killed,
@@ -390,7 +391,9 @@ def markdown(document: dict[str, Any]) -> str:
     lines = [
         f"{summary['mutants']} mutants, **{summary['killed']} killed**, {summary['survived']} "
         f"survived: {verdicts['equivalent']} equivalent, {verdicts['advice']} advice (outside "
-        f"the contract, killed by `--strict`), {verdicts['blind spot']} blind spots"
+        f"the contract, killed by `--strict`), {verdicts['outside the domain']} outside the "
+        f"domain (differ only on NaN input, which the contract excludes), "
+        f"{verdicts['blind spot']} blind spots"
         + (f", {verdicts['unclassified']} unclassified" if verdicts["unclassified"] else "")
         + f". Kill rate {100 * summary['kill_rate']:.1f}%; of the mutants that break the "
         f"contract, {100 * summary['kill_rate_contract_breaking']:.1f}%. Checker: commit "
@@ -420,8 +423,9 @@ def markdown(document: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "The argument for each equivalent and advice verdict, and the killing input of each "
-        "blind spot, are in `survivors.py` (`python tests/mutation/survivors.py` checks them).",
+        "The argument for each verdict, and the killing input of each advice, outside-the-domain "
+        "and blind-spot survivor, are in `survivors.py` (`python tests/mutation/survivors.py` "
+        "checks them).",
     ]
     return "\n".join(lines)
 

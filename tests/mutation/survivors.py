@@ -1,9 +1,9 @@
 """Every mutant that survived the campaign, classified; ``python tests/mutation/survivors.py``
-verifies each blind spot's killing input (``--probe N``: searches each equivalent and advice
-mutant with N examples per function, as supporting evidence).
+verifies each killing input (blind spot, outside the domain, advice) and ``--probe N`` searches
+each mutant with N examples per function, as supporting evidence.
 
 Keys are the mutants' source digests (:attr:`mutate.Mutant.key`), so a classification stays
-attached to its mutant whatever the list's order. Three verdicts:
+attached to its mutant whatever the list's order. Four verdicts:
 
 - ``equivalent``: no input the seed API defines tells the mutant from the reference (the
   argument says why);
@@ -12,6 +12,12 @@ attached to its mutant whatever the list's order. Three verdicts:
   input: it passes at default settings by design and fails with ``--strict``. ``problem``
   shows it: ``check`` passes with advice for the mutant, raises with ``strict=True``, and
   passes strictly for reference.py;
+- ``outside the domain``: the mutant differs only on inputs the contract excludes: NaN, which
+  no seed function is asked to handle (README, "The contract"; the notebook's own
+  ``x == np.max(x)`` marks nothing in a NaN window). The reference follows torch's NaN rule
+  there, and the mutants change that rule. ``problem`` holds such an input and kills the
+  mutant like a blind spot's (and ``strategy`` is a search that finds it), which shows the
+  difference is real but lies outside what a target is judged on;
 - ``blind spot``: a real difference the default search does not reach. ``problem`` builds a
   minimal input that kills it: ``refconv.conformance.checks.check(function, mutant, problem)``
   must raise ConformanceFailure, and pass for reference.py (checked by :func:`verify`).
@@ -148,23 +154,25 @@ SURVIVORS: dict[str, dict[str, Any]] = {
         "function": "pool_backward",
         "problem": _pool(np.array([1, 2, 3, 4]).reshape(1, 2, 2, 1), 2, 2, "average", [0.5]),
     },
-    # --- blind spots ---------------------------------------------------------------------------
+    # --- outside the domain: NaN, which the contract excludes ----------------------------------
     "e70b5883ecb1": {
         "mutant": "create_mask_from_window 139: `nan_positions[-1]` -> `nan_positions[0]`",
-        "verdict": "blind spot",
+        "verdict": "outside the domain",
         "function": "create_mask_from_window",
-        "needs": "a window with >= 2 NaNs: torch's rule (which the check implements) marks the "
-        "last NaN, the mutant the first. The default search never draws NaN "
-        "(window_problems(allow_nan=False)), and neither does the corpus",
+        "argument": "it differs only in a window with >= 2 NaNs: torch's rule (which the "
+        "reference follows) marks the last NaN, the mutant the first. NaN input is outside the "
+        "contract, so neither the default search (window_problems(allow_nan=False)) nor the "
+        "corpus draws it; with NaN allowed the check kills it",
         "problem": _window([[nan, 1.0], [nan, 0.0]]),
         "strategy": lambda: _strategies().window_problems(allow_nan=True),
     },
     "5003d6f16f1a": {
         "mutant": "create_mask_from_window 139: `nan_positions[-1]` -> `nan_positions[-2]`",
-        "verdict": "blind spot",
+        "verdict": "outside the domain",
         "function": "create_mask_from_window",
-        "needs": "any NaN in the window: with one NaN the mutant raises IndexError, with two or "
-        "more it marks the second-to-last NaN",
+        "argument": "it differs only in a window holding NaN: with one NaN the mutant raises "
+        "IndexError, with two or more it marks the second-to-last NaN. Outside the contract's "
+        "domain like the mutant above; killed once NaN windows are drawn",
         "problem": _window([[1.0, nan]]),
         "strategy": lambda: _strategies().window_problems(allow_nan=True),
     },
@@ -172,8 +180,8 @@ SURVIVORS: dict[str, dict[str, Any]] = {
 
 
 def verify() -> int:
-    """Each blind spot's problem kills its mutant (each advice case's, with strict=True) and
-    passes reference.py; print what happened."""
+    """Each blind spot's and outside-the-domain problem kills its mutant (each advice case's,
+    with strict=True) and passes reference.py; print what happened."""
     here = Path(__file__).resolve().parent
     sys.path.insert(0, str(here))
     import mutate
@@ -219,7 +227,7 @@ def verify() -> int:
                 bad += 1
             print(f"#{mutant.index} [{entry['verdict']}] {entry['mutant']}")
             print(f"  {problem!r}\n  {killed}; {kept}")
-    print("all blind spots and advice cases verified" if not bad else f"{bad} problem(s)")
+    print("all killing inputs and advice cases verified" if not bad else f"{bad} problem(s)")
     return 1 if bad else 0
 
 
@@ -227,7 +235,7 @@ def probe(examples: int) -> int:
     """Supporting evidence for the verdicts: search each equivalent or advice mutant in-process
     with ``examples`` hypothesis examples per function it could affect (the default strategies;
     for create_mask_from_window also NaN-holding windows): all must pass. Each blind spot with
-    a proposed ``strategy`` must fail under it."""
+    a proposed ``strategy`` (and each outside-the-domain mutant) must fail under it."""
     here = Path(__file__).resolve().parent
     sys.path.insert(0, str(here))
     import campaign
@@ -248,7 +256,7 @@ def probe(examples: int) -> int:
             path = Path(folder, f"mutant_{mutant.index:04d}.py")
             path.write_text(mutant.source)
             impl = load_target(path).namespace
-            if entry["verdict"] == "blind spot":
+            if entry["verdict"] in ("blind spot", "outside the domain"):
                 # The proposed search (entry["strategy"]) must find it.
                 if "strategy" not in entry:
                     continue
@@ -261,7 +269,7 @@ def probe(examples: int) -> int:
                 )
                 bad += result.status != "fail"
                 print(
-                    f"#{mutant.index} [blind spot] {entry['function']} with the proposed "
+                    f"#{mutant.index} [{entry['verdict']}] {entry['function']} with the proposed "
                     f"strategy: {result.status} after {result.found_at} examples"
                 )
                 continue
