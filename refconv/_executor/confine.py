@@ -126,18 +126,22 @@ def _read_only(libc, path: str, recursive: bool = True) -> None:
         _mount(libc, None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _blocked_ancestor(path: str, uid: int) -> str | None:
-    """The highest folder above ``path`` that ``uid`` (not its owner) may not enter."""
+def _blocked_folders(path, uid: int) -> list:
+    """The folders on the way to ``path`` (``path`` included) that ``uid`` (not their owner)
+    may not enter. Each gets covered and the kept paths below it bound back: covering only the
+    highest one is not enough, since a kept folder bound back (``sys.prefix`` of a venv made
+    0700, say) would keep its own mode and hide everything under it again."""
+    blocked = []
     current = ""
-    for part in path.strip("/").split("/")[:-1]:
+    for part in path.strip("/").split("/"):
         current += "/" + part
         try:
             info = os.stat(current)
         except OSError:
-            return None
+            break
         if stat.S_ISDIR(info.st_mode) and info.st_uid != uid and not info.st_mode & 0o001:
-            return current
-    return None
+            blocked.append(current)
+    return blocked
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -196,7 +200,7 @@ def _file_system(libc, config: dict, keep: list, uid: int) -> list:
     private = {folder: size for folder, size in PRIVATE if os.path.isdir(folder)}
     covers = set(private) | {os.path.realpath(h) for h in config.get("hide", [])}
     reached = keep + ([target_file] if target_file else [])
-    covers |= {a for a in (_blocked_ancestor(p, uid) for p in reached) if a}
+    covers |= {folder for p in reached for folder in _blocked_folders(p, uid)}
     if target_file:
         covers.add(os.path.dirname(target_file))
     binds = {p for p in keep if p not in covers and any(_inside(p, c) for c in covers)}
