@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -93,9 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--seed",
         type=int,
-        default=0,
+        default=None,
         metavar="S",
-        help="random seed of the exploration, for reproducible runs (default: 0)",
+        help="random seed of the exploration, for reproducible runs (default: the grading "
+        "file's seed, else 0)",
     )
     check.add_argument(
         "--ties",
@@ -163,6 +162,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="address-space limit of the target's process in MiB (default: 2048)",
     )
     check.add_argument("--hide", action="append", default=[], help=argparse.SUPPRESS)
+    grading = check.add_argument_group(
+        "grading", "points and result files of grading platforms (docs/grading.md)"
+    )
+    grading.add_argument(
+        "--grading",
+        metavar="FILE",
+        default=None,
+        help="grading file (TOML): points per function, partial credit, visibility of "
+        "counterexamples, seed (default: one point per defined function)",
+    )
+    grading.add_argument(
+        "--gradescope", metavar="FILE", default=None, help="write Gradescope's results.json"
+    )
+    grading.add_argument(
+        "--prairielearn",
+        metavar="FILE",
+        default=None,
+        help="write a PrairieLearn external grader's results.json",
+    )
+    grading.add_argument(
+        "--coursera",
+        metavar="DIR",
+        default=None,
+        help="write Coursera's feedback.json and htmlFeedback.html into DIR",
+    )
+    grading.add_argument(
+        "--html",
+        metavar="FILE",
+        default=None,
+        help="write a self-contained HTML class report (table, frequent diagnoses, failures)",
+    )
     check.add_argument(
         "--plot",
         default=None,
@@ -198,60 +228,47 @@ def _executor_config(args: argparse.Namespace) -> Any:
     )
 
 
-def versions(executor: dict[str, Any]) -> dict[str, Any]:
-    """Versions that a verdict depends on: the judge's, and the executor's as it reported them."""
-    import platform
-
-    import hypothesis
-    import numpy
-    import torch
-
-    return {
-        "refconv": refconv.__version__,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "hypothesis": hypothesis.__version__,
-        "oracle": f"torch {torch.__version__}",
-        "executor": {k: executor.get(k) for k in ("python", "numpy")},
-    }
-
-
-def _check_one(args: argparse.Namespace) -> int:
+def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -> int:
+    """Check one target; fill ``outcome`` with its ``document`` and ``plots`` (for the platform
+    files, which :func:`main` writes whatever happens here), or the ``reason`` it failed."""
     try:
         from refconv.conformance.isolation import IsolatedTarget
-        from refconv.conformance.report import json_report, text_report
-        from refconv.conformance.runner import open_database, run_all
+        from refconv.conformance.runner import open_database
+        from refconv.conformance.session import CheckOptions, run_check, versions
         from refconv.conformance.target import TargetLoadError
         from refconv.oracle import require_torch
 
         require_torch()
     except ImportError as exc:
+        outcome["reason"] = f"the checker cannot run: {exc}"
         print(f"refconv check: {exc}", file=sys.stderr)
         return 2
-    options = {
-        "policy": args.ties,
-        "seed": args.seed,
-        "max_examples": args.max_examples,
-        "timeout": args.timeout,
-        "strict": args.strict,
-    }
     try:
         database = open_database(args.database)
     except ValueError as exc:
+        outcome["reason"] = f"the checker cannot run: {exc}"
         print(f"refconv check: {exc}", file=sys.stderr)
         return 2
-    names = args.functions if args.functions is not None else list(SEED_FUNCTIONS)
+    options = CheckOptions(
+        functions=tuple(args.functions or SEED_FUNCTIONS),
+        max_examples=args.max_examples,
+        seed=args.seed,
+        policy=args.ties,
+        timeout=args.timeout,
+        strict=args.strict,
+        database=database if (args.workers or 1) == 1 else args.database,
+    )
     try:
         target = IsolatedTarget(args.target, config=_executor_config(args))
     except TargetLoadError as exc:
         print(f"refconv check: cannot load {args.target}: {exc}", file=sys.stderr)
+        document = {"target": args.target, "options": options.reported(), "error": str(exc)}
+        outcome["document"] = {**document, "results": []}
         if args.json:
-            _write_json(
-                args.json,
-                {"target": args.target, "options": options, "error": str(exc), "results": []},
-            )
+            _write_json(args.json, outcome["document"])
+        if args.html:
+            _write_html(args, [outcome["document"]], scheme)
         return 2
-    present = target.functions
     workers = args.workers or 1
     progress = finished = None
     if sys.stderr.isatty():
@@ -263,58 +280,54 @@ def _check_one(args: argparse.Namespace) -> int:
             print(f"\r  {done}/{total} functions done...", end="", file=sys.stderr, flush=True)
 
     with target:
-        results = run_all(
+        isolation = target.executor.get("isolation") or {}
+        run = run_check(
             target,
-            names,
+            target.name,
+            options,
+            loader=target.repro_loader(),
+            present=target.functions,
+            notes=target.notes,
+            context={"versions": versions(target.executor), "isolation": isolation},
+            isolation=(
+                f"{isolation.get('level', '?')} (target run by Python "
+                f"{target.executor.get('python')}, NumPy {target.executor.get('numpy')})"
+            ),
             workers=workers,
             # Spawned worker processes (macOS) start their own executor from the same spec;
             # each opens the database itself (a Redis connection must not cross processes).
-            loader=functools.partial(
+            worker_loader=functools.partial(
                 IsolatedTarget, args.target, config=_executor_config(args), cwd=target.cwd
             ),
-            finished=finished if workers > 1 else None,
-            database=database if workers == 1 else args.database,
-            max_examples=args.max_examples,
-            seed=args.seed,
-            policy=args.ties,
-            timeout=args.timeout,
             progress=progress,
+            finished=finished if workers > 1 else None,
             target_key=target.digest,
-            strict=args.strict,
         )
     if progress is not None:
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
-    has_forward = {
-        "conv_backward": "conv_forward" in present,
-        "pool_backward": "pool_forward" in present,
-    }
-    loader = target.repro_loader()
-    isolation = target.executor.get("isolation") or {}
-    summary = (
-        f"{isolation.get('level', '?')} (target run by Python {target.executor.get('python')}, "
-        f"NumPy {target.executor.get('numpy')})"
-    )
-    print(text_report(target.name, results, options, loader, has_forward, target.notes, summary))
+    print(run.text)
+    outcome["document"] = run.document
     if args.json:
-        context = {"versions": versions(target.executor), "isolation": isolation}
-        Path(args.json).write_text(
-            json_report(target.name, results, options, loader, has_forward, target.notes, context)
-        )
+        _write_json(args.json, run.document)
     if args.plot:
         from refconv.conformance.plot import plot_results
 
         try:
-            for picture in plot_results(results, args.plot):
-                print(f"plot: {picture}")
+            pictures = plot_results(run.results, args.plot)
         except OSError as exc:
             print(f"refconv check: cannot write plots to {args.plot}: {exc}", file=sys.stderr)
             return 2
-    if not any(r.status != "missing" for r in results):
+        for picture in pictures:
+            print(f"plot: {picture}")
+        outcome["plots"] = {picture.stem: picture for picture in pictures}
+    if args.html:
+        _write_html(args, [run.document], scheme)
+    if not any(r.status != "missing" for r in run.results):
         print(
             f"refconv check: {target.name} defines none of the checked functions", file=sys.stderr
         )
         return 1
-    return 0 if all(r.ok for r in results) else 1
+    return 0 if run.ok else 1
 
 
 def _plotting_available() -> bool:
@@ -329,22 +342,77 @@ def _plotting_available() -> bool:
     return True
 
 
+def _write_html(args: argparse.Namespace, documents: list[dict[str, Any]], scheme: Any) -> None:
+    from refconv.grading.html import write_class_report
+
+    plots = Path(args.plot) if args.plot else None
+    write_class_report(args.html, documents, scheme=scheme, plots=plots, source=str(args.target))
+
+
+PLATFORMS = ("gradescope", "prairielearn", "coursera")
+
+
+def _platform_outputs(args: argparse.Namespace) -> dict[str, str]:
+    """The platform result files asked for: platform -> path."""
+    return {p: getattr(args, p) for p in PLATFORMS if getattr(args, p, None)}
+
+
+def _write_platforms(outputs: dict[str, str], outcome: dict[str, Any], scheme: Any) -> bool:
+    """Write the platform files from a check's ``outcome`` (document, plots) or its failure
+    ``reason``: fail closed, a file exists afterwards whatever happened (score 0 and the
+    reason when there is no verdict). False if a file could not be written."""
+    if not outputs:
+        return True
+    from refconv.grading.writers import write_results
+
+    document = outcome.get("document")
+    reason = outcome.get("reason")
+    if document is None and reason is None:
+        reason = "the check ended without a report"
+    try:
+        write_results(outputs, document, scheme, outcome.get("plots"), reason=reason)
+    except (OSError, ValueError) as exc:
+        print(f"refconv check: cannot write the grading results: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def _write_json(path: str, document: dict[str, Any]) -> None:
     import json
 
-    Path(path).write_text(json.dumps(document, indent=2))
+    Path(path).write_text(json.dumps(document, indent=2, allow_nan=False))
+
+
+def _output_file_error(option: str, value: str) -> str | None:
+    """What is wrong with an output file option (its folder must exist and be writable)."""
+    folder = Path(value).expanduser().resolve().parent
+    if not folder.is_dir():
+        return f"{option} {value}: folder {folder} does not exist"
+    if Path(value).is_dir():
+        return f"{option} {value}: is a folder, expected a file name"
+    if not os.access(folder, os.W_OK):
+        return f"{option} {value}: folder {folder} is not writable"
+    return None
 
 
 def _usage_error(args: argparse.Namespace) -> str | None:
     """What is wrong with the options of ``check``, checked before any work (None if fine)."""
-    if args.json:
-        folder = Path(args.json).expanduser().resolve().parent
-        if not folder.is_dir():
-            return f"--json {args.json}: folder {folder} does not exist"
-        if Path(args.json).is_dir():
-            return f"--json {args.json}: is a folder, expected a file name"
-        if not os.access(folder, os.W_OK):
-            return f"--json {args.json}: folder {folder} is not writable"
+    for option in ("json", "html"):
+        value = getattr(args, option)
+        problem = value and _output_file_error(f"--{option}", value)
+        if problem:
+            return problem
+    batch = args.target is not None and Path(args.target).is_dir()
+    for platform in PLATFORMS:
+        value = getattr(args, platform)
+        if not value:
+            continue
+        if batch:
+            return f"--{platform}: grades one submission; {args.target} is a folder"
+        is_folder = platform == "coursera"
+        if Path(value).exists() and Path(value).is_dir() != is_folder:
+            expected = "a folder" if is_folder else "a file name"
+            return f"--{platform} {value}: exists and is not {expected}"
     if args.plot:
         plot = Path(args.plot).expanduser()
         if plot.exists() and not plot.is_dir():
@@ -361,102 +429,85 @@ def _usage_error(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _batch_command(path: Path, args: argparse.Namespace, report: Path) -> list[str]:
-    """The ``refconv check`` command line that grades one submission of a batch."""
-    command = [sys.executable, "-m", "refconv", "check", str(path), "--json", str(report)]
-    command += ["--max-examples", str(args.max_examples), "--seed", str(args.seed)]
-    command += ["--ties", args.ties, "--timeout", str(args.timeout)]
-    command += ["--import-timeout", str(args.import_timeout), "--isolation", args.isolation]
-    command += ["--memory", str(args.memory), "--database", args.database]
-    # The executor of a submission does not see the batch folder: no other submission's file.
-    command += ["--hide", str(path.parent.resolve())]
-    if args.python:
-        command += ["--python", args.python]
-    if args.strict:
-        command.append("--strict")
-    if args.functions:
-        command += ["--functions", ",".join(args.functions)]
-    if args.plot:
-        command += ["--plot", str(Path(args.plot) / path.stem)]
-    return command
-
-
-def _grade_one(path: Path, args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
-    """Check one submission with its own judge and executor; whatever happens to them (crash,
-    hang, memory hog, a report that cannot be read) is that submission's error row alone."""
-    import json
-
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            report = Path(tmp) / "report.json"
-            # Each functions' search stops at its first hang, so a check lasts at most about
-            # one timeout per function plus the import, on top of normal work.
-            limit = max(300.0, 20 * args.timeout + 2 * args.import_timeout)
-            try:
-                done = subprocess.run(
-                    _batch_command(path, args, report),
-                    capture_output=True,
-                    text=True,
-                    timeout=limit,
-                    check=False,
-                    start_new_session=True,
-                )
-                code = done.returncode
-                tail = (done.stderr.strip().splitlines() or [""])[-1]
-            except subprocess.TimeoutExpired:
-                code, tail = 1, f"the check did not finish within {limit:g} s"
-            if report.exists():
-                document = json.loads(report.read_text())
-                if isinstance(document, dict):
-                    return code, document
-            reason = tail or f"the checker process died (exit status {code})"
-            if code < 0:
-                reason = f"the checker process was killed (signal {-code})"
-            return (code or 1), {"target": str(path), "error": reason, "results": []}
-    except Exception as exc:  # noqa: BLE001 - one submission must never end the batch
-        return 1, {"target": str(path), "error": f"grading failed: {exc}", "results": []}
-
-
-def _check_folder(args: argparse.Namespace) -> int:
+def _check_folder(args: argparse.Namespace, scheme: Any = None) -> int:
     """Batch grading: each submission its own judge and executor, ``--workers`` at a time; the
     rows and the JSON are in file-name order, whatever order the checks finish in."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from refconv.grading.batch import (
+        check_options,
+        grade_submission,
+        submissions_in,
+        summary_row,
+        time_limit,
+    )
+
     folder = Path(args.target)
-    submissions = sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
+    submissions = submissions_in(folder)
     if not submissions:
         print(f"refconv check: {folder} holds no .py or .ipynb files", file=sys.stderr)
         return 2
+    options, limit = check_options(args), time_limit(args)
+
+    def grade(path: Path) -> tuple[int, dict[str, Any]]:
+        plot = Path(args.plot) / path.stem if args.plot else None
+        return grade_submission(path, options, limit, plot)
+
     workers = args.workers or min(len(submissions), os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        graded = list(pool.map(lambda path: _grade_one(path, args), submissions))
-    rows, documents, codes = [], [], []
-    for path, (code, document) in zip(submissions, graded, strict=True):
-        documents.append(document)
-        codes.append(code)
-        results = document.get("results", [])
-        passed = sum(r["status"] == "pass" for r in results)
-        present = sum(r["status"] != "missing" for r in results)
-        first = next((r for r in results if r["status"] in ("fail", "error")), None)
-        if document.get("error"):
-            detail = f"load error: {document['error']}"
-        elif not present:
-            detail = "defines none of the checked functions"
-        elif first:
-            detail = f"{first['function']}: {first.get('diagnosis') or first['message']}"
-        else:
-            detail = ""
-        rows.append(f"  {path.name:<32} {passed}/{present} passed  {detail}".rstrip())
+        graded = list(pool.map(grade, submissions))
+    codes = [code for code, _ in graded]
+    documents = [document for _, document in graded]
     conforming = codes.count(0)
     print(f"refconv check {folder}  ({len(submissions)} submissions, {workers} at a time)")
-    print("\n".join(rows))
+    for path, document in zip(submissions, documents, strict=True):
+        print(summary_row(path.name, document))
     print(
         f"{len(submissions)} submissions: {conforming} conform, "
         f"{len(submissions) - conforming} do not"
     )
     if args.json:
         _write_json(args.json, {"target": str(folder), "submissions": documents})
+    if args.html:
+        _write_html(args, documents, scheme)
     return 0 if conforming == len(submissions) else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``refconv check``: validate, load the grading file, check; the platform files are
+    written on every path out of here, a crash of the checker included (fail closed)."""
+    outputs = _platform_outputs(args)
+    outcome: dict[str, Any] = {}
+    scheme = None
+    problem = _usage_error(args)
+    if problem is None and args.grading:
+        from refconv.grading.scheme import load_scheme
+
+        try:
+            scheme = load_scheme(args.grading)
+        except (OSError, TypeError, ValueError) as exc:
+            problem = f"--grading: {exc}"
+    if problem is None and args.plot and not _plotting_available():
+        problem = "--plot needs matplotlib"  # before the checks: a run must not lose its pictures
+    if problem is not None:
+        print(f"refconv check: {problem}", file=sys.stderr)
+        _write_platforms(outputs, {"reason": f"grading could not start: {problem}"}, scheme)
+        return 2
+    if args.seed is None:
+        args.seed = scheme.seed if scheme is not None and scheme.seed is not None else 0
+    if args.functions is None and scheme is not None:
+        args.functions = scheme.functions
+    try:
+        if args.target is not None and Path(args.target).is_dir():
+            return _check_folder(args, scheme)
+        code = _check_one(args, scheme, outcome)
+    except BaseException as exc:
+        outcome = {"reason": f"the check crashed: {type(exc).__name__}: {exc}"}
+        _write_platforms(outputs, outcome, scheme)
+        raise
+    if not _write_platforms(outputs, outcome, scheme):
+        return 2
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -466,15 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if args.command == "check":
-        problem = _usage_error(args)
-        if problem:
-            print(f"refconv check: {problem}", file=sys.stderr)
-            return 2
-        if args.plot and not _plotting_available():
-            return 2  # before the checks: a long run must not end without its pictures
-        if args.target is not None and Path(args.target).is_dir():
-            return _check_folder(args)
-        return _check_one(args)
+        return _check(args)
     if args.command == "bench":
         from refconv.bench import run_from_args
 

@@ -1,0 +1,137 @@
+"""One check of one target, start to end: the results, the text report and the JSON document.
+
+``refconv check TARGET`` (:mod:`refconv.cli`) and the grading API
+(:func:`refconv.grading.grade`) both run :func:`run_check` on an implementation: an
+:class:`~refconv.conformance.isolation.IsolatedTarget` for a user's file, or an in-process
+namespace for code that already runs in the caller's process (a notebook kernel's functions).
+The document is what ``--json`` writes and what every grading writer reads.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import refconv
+from refconv.conformance.report import json_report, text_report
+from refconv.conformance.runner import FunctionResult, run_all
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What a check is asked to do (the command line's options; README "refconv check").
+
+    ``functions`` None checks all eight seed functions (those absent are ``missing``).
+    """
+
+    functions: tuple[str, ...] | None = None
+    max_examples: int = 100
+    seed: int = 0
+    policy: str = "torch"
+    timeout: float | None = 10.0
+    strict: bool = False
+    database: Any = None
+
+    def reported(self) -> dict[str, Any]:
+        """The options as the reports print them (``"options"`` of the JSON)."""
+        return {
+            "policy": self.policy,
+            "seed": self.seed,
+            "max_examples": self.max_examples,
+            "timeout": self.timeout,
+            "strict": self.strict,
+        }
+
+
+@dataclass
+class CheckRun:
+    """The outcome of :func:`run_check`: per-function results, and both reports."""
+
+    results: list[FunctionResult]
+    text: str
+    document: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Every present function conforms, and at least one is present."""
+        present = [r for r in self.results if r.status != "missing"]
+        return bool(present) and all(r.ok for r in present)
+
+
+def versions(executor: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Versions that a verdict depends on: the judge's, and the executor's as it reported them."""
+    import hypothesis
+    import numpy
+    import torch
+
+    executor = executor or {}
+    return {
+        "refconv": refconv.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "hypothesis": hypothesis.__version__,
+        "oracle": f"torch {torch.__version__}",
+        "executor": {k: executor.get(k) for k in ("python", "numpy")},
+    }
+
+
+def run_check(
+    impl: Any,
+    name: str,
+    options: CheckOptions,
+    *,
+    loader: str,
+    present: list[str],
+    notes: list[str] = (),
+    context: dict[str, Any] | None = None,
+    isolation: str = "",
+    workers: int = 1,
+    worker_loader: Callable[[], Any] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    finished: Callable[[int, int], None] | None = None,
+    target_key: str = "",
+) -> CheckRun:
+    """Check ``impl`` and build both reports.
+
+    Parameters
+    ----------
+    impl : the implementation (an ``Implementation``, or a namespace checked in this process)
+    name : how the reports name the target
+    loader : Python source binding ``impl`` in the repro snippets
+    present : the seed functions the target defines (a backward's snippet builds its cache
+        with the target's own forward when that is present)
+    notes : facts about loading the target, printed above the table
+    context : extra top-level JSON entries (versions, isolation)
+    isolation : one-line summary of the isolation reached, for the text report
+    workers, worker_loader, progress, finished, target_key : see
+        :func:`refconv.conformance.runner.run_all`
+    """
+    names = list(options.functions) if options.functions is not None else None
+    results = run_all(
+        impl,
+        names,
+        workers=workers,
+        loader=worker_loader,
+        finished=finished,
+        database=options.database,
+        max_examples=options.max_examples,
+        seed=options.seed,
+        policy=options.policy,
+        timeout=options.timeout,
+        progress=progress,
+        target_key=target_key,
+        strict=options.strict,
+    )
+    has_forward = {
+        "conv_backward": "conv_forward" in present,
+        "pool_backward": "pool_forward" in present,
+    }
+    reported = options.reported()
+    text = text_report(name, results, reported, loader, has_forward, list(notes), isolation)
+    document = json.loads(
+        json_report(name, results, reported, loader, has_forward, list(notes), context)
+    )
+    return CheckRun(results, text, document)
