@@ -1,0 +1,155 @@
+"""Grading with refconv: points, platforms' result files, class reports, clusters.
+
+The Python face, for notebook graders (nbgrader, Otter): two lines in a test cell::
+
+    from refconv.grading import grade
+    result = grade("submission.ipynb", points={"conv_forward": 2, "pool_backward": 2})
+    print(result.report); result.total      # 4.0 of result.max_total
+
+Where the rest lives:
+
+- :mod:`refconv.grading.scheme`: the grading file (``--grading FILE``, TOML) and
+  :func:`~refconv.grading.scheme.score`, points from a check's JSON document;
+- :mod:`refconv.grading.writers`: Gradescope, PrairieLearn and Coursera result files;
+- :mod:`refconv.grading.html`: the self-contained HTML class report (``--html``);
+- :mod:`refconv.grading.batch`: one submission, one judge subprocess (``refconv check FOLDER``);
+- :mod:`refconv.grading.cluster`: the same, as tasks on a Dask cluster (``--dask``).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from refconv.grading.scheme import FunctionScore, Scheme, Score, load_scheme, score
+
+__all__ = ["Grade", "FunctionScore", "Scheme", "Score", "grade", "load_scheme", "score"]
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The result of :func:`grade`.
+
+    Attributes
+    ----------
+    total, max_total : points earned, and available
+    functions : one :class:`FunctionScore` per scored function (status, points, classes)
+    report : the text report ``refconv check`` prints (verdicts, counterexamples, snippets)
+    document : the JSON document ``refconv check --json`` writes (what the writers read)
+    score : the whole :class:`Score` (gradable, error)
+    """
+
+    total: float
+    max_total: float
+    functions: tuple[FunctionScore, ...]
+    report: str
+    document: dict[str, Any]
+    score: Score
+
+    @property
+    def fraction(self) -> float:
+        """total / max_total, in [0, 1]."""
+        return self.score.fraction
+
+
+def grade(
+    target: str | Path | Mapping[str, Any] | types.ModuleType,
+    functions: list[str] | tuple[str, ...] | None = None,
+    points: Mapping[str, float] | None = None,
+    *,
+    scheme: Scheme | None = None,
+    seed: int | None = None,
+    max_examples: int = 100,
+    ties: str = "torch",
+    strict: bool = False,
+    timeout: float = 10.0,
+) -> Grade:
+    """Check ``target`` and score it.
+
+    Parameters
+    ----------
+    target : a ``.py`` file or ``.ipynb`` notebook (path), an importable module name, or a
+        namespace that already holds the functions: a module object or a mapping such as a
+        notebook's ``globals()``. A file or module runs in the confined executor, like
+        ``refconv check``; a namespace's functions already run in *this* process and are
+        called here (not isolated: pass the notebook's file to isolate it).
+    functions : the seed functions to check (default: those in ``points``, else all eight)
+    points : points per function (default: the scheme's; else one per defined function)
+    scheme : a :class:`Scheme` (e.g. ``load_scheme("grading.toml")``); ``points`` overrides
+        its points
+    seed : the exploration's seed (default: the scheme's, else 0)
+    max_examples, ties, strict, timeout : as ``refconv check``'s options
+
+    Raises
+    ------
+    ValueError, TypeError : a bad argument, before any check runs
+    refconv.conformance.target.TargetLoadError : a file or module that cannot be loaded
+    """
+    from refconv import SEED_FUNCTIONS
+
+    scheme = scheme or Scheme()
+    if points is not None:
+        scheme = Scheme(
+            points=dict(points),
+            credit=scheme.credit,
+            counterexamples=scheme.counterexamples,
+            seed=scheme.seed,
+        )
+    names = tuple(functions) if functions is not None else tuple(scheme.functions or ())
+    unknown = [n for n in names if n not in SEED_FUNCTIONS]
+    if unknown:
+        raise ValueError(
+            f"functions: unknown {unknown[0]!r}; expected some of " + ", ".join(SEED_FUNCTIONS)
+        )
+    if ties not in ("torch", "subgradient", "all"):
+        raise ValueError(f"ties: {ties!r}; expected 'torch', 'subgradient' or 'all'")
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
+        raise ValueError(f"max_examples: expected a positive integer, got {max_examples!r}")
+    if not (isinstance(timeout, int | float) and timeout > 0):
+        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+    if seed is None:
+        seed = scheme.seed if scheme.seed is not None else 0
+
+    from refconv.conformance.session import CheckOptions, run_check, versions
+
+    options = CheckOptions(
+        functions=names or None,
+        max_examples=max_examples,
+        seed=seed,
+        policy=ties,
+        timeout=timeout,
+        strict=strict,
+    )
+    if isinstance(target, Mapping | types.ModuleType):
+        namespace = types.SimpleNamespace(**target) if isinstance(target, Mapping) else target
+        present = [n for n in SEED_FUNCTIONS if callable(getattr(namespace, n, None))]
+        run = run_check(
+            namespace,
+            getattr(namespace, "__name__", "<namespace>"),
+            options,
+            loader="impl = ...  # the namespace that was graded",
+            present=present,
+            context={"versions": versions(), "isolation": {"level": "in-process"}},
+        )
+    else:
+        from refconv.conformance.isolation import IsolatedTarget
+
+        with IsolatedTarget(str(target)) as isolated:
+            run = run_check(
+                isolated,
+                isolated.name,
+                options,
+                loader=isolated.repro_loader(),
+                present=isolated.functions,
+                notes=isolated.notes,
+                context={
+                    "versions": versions(isolated.executor),
+                    "isolation": isolated.executor.get("isolation") or {},
+                },
+                target_key=isolated.digest,
+            )
+    result = score(run.document, scheme)
+    return Grade(result.total, result.max_total, result.functions, run.text, run.document, result)
