@@ -18,10 +18,10 @@ Where the rest lives:
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from refconv.grading.scheme import FunctionScore, Scheme, Score, load_scheme, score
@@ -56,7 +56,7 @@ class Grade:
 
 
 def grade(
-    target: str | Path | Mapping[str, Any] | types.ModuleType,
+    target: str | os.PathLike[str] | Mapping[str, Any] | types.ModuleType | Any,
     functions: list[str] | tuple[str, ...] | None = None,
     points: Mapping[str, float] | None = None,
     *,
@@ -72,10 +72,11 @@ def grade(
     Parameters
     ----------
     target : a ``.py`` file or ``.ipynb`` notebook (path), an importable module name, or a
-        namespace that already holds the functions: a module object or a mapping such as a
-        notebook's ``globals()``. A file or module runs in the confined executor, like
-        ``refconv check``; a namespace's functions already run in *this* process and are
-        called here (not isolated: pass the notebook's file to isolate it).
+        namespace that already holds the functions: a module or any object with the functions
+        as attributes, or a mapping such as a notebook's ``globals()``. A file or module runs
+        in the confined executor, like ``refconv check``; a namespace's functions already run
+        in *this* process and are called here (not isolated: pass the notebook's file to
+        isolate it).
     functions : the seed functions to check (default: those in ``points``, else all eight)
     points : points per function (default: the scheme's; else one per defined function)
     scheme : a :class:`Scheme` (e.g. ``load_scheme("grading.toml")``); ``points`` overrides
@@ -123,7 +124,7 @@ def grade(
         timeout=timeout,
         strict=strict,
     )
-    if isinstance(target, Mapping | types.ModuleType):
+    if not isinstance(target, str | os.PathLike):
         namespace = types.SimpleNamespace(**target) if isinstance(target, Mapping) else target
         present = [n for n in SEED_FUNCTIONS if callable(getattr(namespace, n, None))]
         run = run_check(
