@@ -1,4 +1,4 @@
-"""Error parity (GUIDE section 3, law 5), the part the seed API adds: pool_forward rejects a
+"""Error parity (README "The property suite"), the part the seed API adds: pool_forward rejects a
 pooling mode it does not know instead of returning an array (the notebook returned zeros).
 Argument errors of the functional API are covered by tests/test_errors.py."""
 

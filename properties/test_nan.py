@@ -1,5 +1,6 @@
-"""Law 7 (GUIDE section 1, NaN): NaN propagates through every forward; in max pooling a NaN is
-the maximum and receives the gradient, the *last* NaN of a window when there are several.
+"""The NaN rule (README "Semantics", row NaN): NaN propagates through every forward; in max
+pooling a NaN is the maximum and receives the gradient, the *last* NaN of a window when there
+are several.
 The implementations agree with torch exactly there: the conformance engine compares NaN equal to
 NaN and flags a NaN on one side only; a gradient routed to the wrong cell exceeds its bound.
 Max-pooling inputs are small (one example, up to 4x4x2), so that the one to eight NaN positions

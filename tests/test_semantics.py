@@ -1,4 +1,5 @@
-"""Semantic decisions of GUIDE.md section 1, and vectorised == stepwise == torch on random cases.
+"""Semantic decisions (README "Semantics, and where they differ from the seed notebook"), and
+vectorised == stepwise == torch on random cases.
 
 This is the quick randomised agreement of the foundation; the hypothesis property suite in
 properties/ is the thorough one.
