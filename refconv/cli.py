@@ -187,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write Coursera's feedback.json and htmlFeedback.html into DIR",
     )
+    check.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="grade a folder's submissions as tasks on a Dask cluster: tcp://HOST:PORT, or "
+        "local:N for a local cluster of N workers (needs pip install 'refconv[dask]'; "
+        "docs/dask.md)",
+    )
     grading.add_argument(
         "--html",
         metavar="FILE",
@@ -403,6 +411,18 @@ def _usage_error(args: argparse.Namespace) -> str | None:
         if problem:
             return problem
     batch = args.target is not None and Path(args.target).is_dir()
+    if args.dask:
+        from refconv.grading.cluster import parse_address, require_distributed
+
+        if not batch:
+            return f"--dask {args.dask}: grades a folder of submissions"
+        if args.workers is not None:
+            return "--dask and --workers: the cluster's workers set the parallelism; give one"
+        try:
+            parse_address(args.dask)
+            require_distributed()
+        except (ValueError, ImportError) as exc:
+            return str(exc)
     for platform in PLATFORMS:
         value = getattr(args, platform)
         if not value:
@@ -453,13 +473,30 @@ def _check_folder(args: argparse.Namespace, scheme: Any = None) -> int:
         plot = Path(args.plot) / path.stem if args.plot else None
         return grade_submission(path, options, limit, plot)
 
-    workers = args.workers or min(len(submissions), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        graded = list(pool.map(grade, submissions))
+    if args.dask:
+        from refconv.grading.cluster import grade_on_dask
+
+        try:
+            graded = grade_on_dask(
+                submissions,
+                options,
+                limit,
+                args.dask,
+                plot_root=Path(args.plot) if args.plot else None,
+            )
+        except (ImportError, ConnectionError) as exc:
+            print(f"refconv check: {exc}", file=sys.stderr)
+            return 2
+        where = f"on Dask {args.dask}"
+    else:
+        workers = args.workers or min(len(submissions), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            graded = list(pool.map(grade, submissions))
+        where = f"{workers} at a time"
     codes = [code for code, _ in graded]
     documents = [document for _, document in graded]
     conforming = codes.count(0)
-    print(f"refconv check {folder}  ({len(submissions)} submissions, {workers} at a time)")
+    print(f"refconv check {folder}  ({len(submissions)} submissions, {where})")
     for path, document in zip(submissions, documents, strict=True):
         print(summary_row(path.name, document))
     print(
