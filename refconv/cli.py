@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import refconv
+from refconv import oracle
 
 SEED_FUNCTIONS = refconv.SEED_FUNCTIONS
 DEFAULT_DATABASE = "none"
@@ -101,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("torch", "subgradient", "all"),
         default="torch",
         help="tie policy for max pooling (default: torch)",
+    )
+    check.add_argument(
+        "--oracle",
+        choices=("torch", "numpy", "auto"),
+        default=None,
+        help="what computes the expected values: torch (the reference), numpy (refconv's own "
+        "core, verified against torch by its property suite; needs no torch) or auto: torch "
+        "if importable, else numpy (default: $REFCONV_ORACLE, else auto)",
     )
     check.add_argument(
         "--strict",
@@ -244,10 +253,10 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
         from refconv.conformance.runner import open_database
         from refconv.conformance.session import CheckOptions, run_check, versions
         from refconv.conformance.target import TargetLoadError
-        from refconv.oracle import require_torch
 
-        require_torch()
-    except ImportError as exc:
+        # The choice reaches worker processes and batch judges through REFCONV_ORACLE.
+        oracle.select(args.oracle, export=True)
+    except (ImportError, ValueError) as exc:
         outcome["reason"] = f"the checker cannot run: {exc}"
         print(f"refconv check: {exc}", file=sys.stderr)
         return 2
@@ -462,6 +471,11 @@ def _check_folder(args: argparse.Namespace, scheme: Any = None) -> int:
         time_limit,
     )
 
+    try:
+        oracle.select(args.oracle, export=True)  # each submission's judge inherits it
+    except (ImportError, ValueError) as exc:
+        print(f"refconv check: {exc}", file=sys.stderr)
+        return 2
     folder = Path(args.target)
     submissions = submissions_in(folder)
     if not submissions:

@@ -8,7 +8,8 @@
 - :mod:`~refconv.conformance.target`: loads a ``.py``, ``.ipynb`` or module to check;
 - :mod:`~refconv.conformance.report`: text and JSON reports, reproduction snippets.
 
-Importing this package needs hypothesis and torch (the ``check`` extra).
+Importing this package needs hypothesis; judging with torch (the default oracle) needs the
+``check`` extra, and ``--oracle numpy`` judges without it.
 """
 
 from refconv.conformance.checks import TIE_POLICIES, ConformanceFailure, check

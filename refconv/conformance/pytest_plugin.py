@@ -24,7 +24,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--refconv-target",
         default=None,
         metavar="PATH",
-        help="a .py/.ipynb file or module name to check against torch",
+        help="a .py/.ipynb file or module name to check against the oracle",
     )
     group.addoption(
         "--refconv-ties",
@@ -52,6 +52,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=10.0,
         metavar="SECONDS",
         help="per-call time limit for the checked code (default: 10)",
+    )
+    group.addoption(
+        "--refconv-oracle",
+        default=None,
+        choices=("torch", "numpy", "auto"),
+        help="what computes the expected values (default: $REFCONV_ORACLE, else auto: torch "
+        "if importable, else refconv's own core)",
     )
     group.addoption(
         "--refconv-strict",
@@ -193,9 +200,14 @@ def pytest_collection_modifyitems(
     spec = config.getoption("refconv_target")
     if not spec:
         return
+    from refconv import oracle
     from refconv.conformance.isolation import IsolatedTarget
     from refconv.conformance.target import TargetLoadError
 
+    try:
+        oracle.select(config.getoption("refconv_oracle"), export=True)
+    except (ImportError, ValueError) as exc:
+        raise pytest.UsageError(f"--refconv-oracle: {exc}") from None
     try:
         # The target runs in the executor, never in pytest's process.
         config._refconv_target = IsolatedTarget(spec)  # type: ignore[attr-defined]

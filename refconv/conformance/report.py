@@ -605,7 +605,9 @@ def text_report(
     isolation: str = "",
 ) -> str:
     lines = [
-        f"refconv check {target}  (ties: {options['policy']}, seed: {options['seed']}, "
+        f"refconv check {target}  ("
+        + (f"oracle: {options['oracle']}, " if options.get("oracle") else "")
+        + f"ties: {options['policy']}, seed: {options['seed']}, "
         f"up to {options['max_examples']} examples per function)"
     ]
     if isolation:

@@ -9,13 +9,15 @@ The document is what ``--json`` writes and what every grading writer reads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import refconv
+from refconv import oracle
 from refconv.conformance.report import json_report, text_report
 from refconv.conformance.runner import FunctionResult, run_all
 
@@ -43,6 +45,7 @@ class CheckOptions:
             "max_examples": self.max_examples,
             "timeout": self.timeout,
             "strict": self.strict,
+            "oracle": oracle.name(),
         }
 
 
@@ -65,7 +68,6 @@ def versions(executor: dict[str, Any] | None = None) -> dict[str, Any]:
     """Versions that a verdict depends on: the judge's, and the executor's as it reported them."""
     import hypothesis
     import numpy
-    import torch
 
     executor = executor or {}
     return {
@@ -73,9 +75,53 @@ def versions(executor: dict[str, Any] | None = None) -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "hypothesis": hypothesis.__version__,
-        "oracle": f"torch {torch.__version__}",
+        "oracle": oracle.describe(),
         "executor": {k: executor.get(k) for k in ("python", "numpy")},
     }
+
+
+@contextlib.contextmanager
+def _oracle_single_threaded() -> Iterator[None]:
+    """torch with one thread for the duration of a check (restored afterwards): the oracle's
+    problems are tiny, and its thread pool costs more than it saves (a small conv backward:
+    ~47 ms with 2 threads, ~0.35 ms with 1, docs/bench_grading.txt)."""
+    torch = oracle.require_torch() if oracle.name() == "torch" else None
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(
+    impl: Any,
+    names: list[str] | None,
+    options: CheckOptions,
+    workers: int,
+    worker_loader: Callable[[], Any] | None,
+    progress: Callable[[str, int], None] | None,
+    finished: Callable[[int, int], None] | None,
+    target_key: str,
+) -> list[FunctionResult]:
+    return run_all(
+        impl,
+        names,
+        workers=workers,
+        loader=worker_loader,
+        finished=finished,
+        database=options.database,
+        max_examples=options.max_examples,
+        seed=options.seed,
+        policy=options.policy,
+        timeout=options.timeout,
+        progress=progress,
+        target_key=target_key,
+        strict=options.strict,
+    )
 
 
 def run_check(
@@ -110,21 +156,8 @@ def run_check(
         :func:`refconv.conformance.runner.run_all`
     """
     names = list(options.functions) if options.functions is not None else None
-    results = run_all(
-        impl,
-        names,
-        workers=workers,
-        loader=worker_loader,
-        finished=finished,
-        database=options.database,
-        max_examples=options.max_examples,
-        seed=options.seed,
-        policy=options.policy,
-        timeout=options.timeout,
-        progress=progress,
-        target_key=target_key,
-        strict=options.strict,
-    )
+    with _oracle_single_threaded():
+        results = _run(impl, names, options, workers, worker_loader, progress, finished, target_key)
     has_forward = {
         "conv_backward": "conv_forward" in present,
         "pool_backward": "pool_forward" in present,

@@ -66,6 +66,7 @@ def grade(
     ties: str = "torch",
     strict: bool = False,
     timeout: float = 10.0,
+    oracle: str | None = None,
 ) -> Grade:
     """Check ``target`` and score it.
 
@@ -83,6 +84,8 @@ def grade(
         its points
     seed : the exploration's seed (default: the scheme's, else 0)
     max_examples, ties, strict, timeout : as ``refconv check``'s options
+    oracle : "torch", "numpy" or "auto" (default: ``$REFCONV_ORACLE``, else auto), as
+        ``refconv check --oracle``
 
     Raises
     ------
@@ -113,6 +116,9 @@ def grade(
         raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
     if seed is None:
         seed = scheme.seed if scheme.seed is not None else 0
+    from refconv import oracle as oracles
+
+    oracles.select(oracle)
 
     from refconv.conformance.session import CheckOptions, run_check, versions
 
