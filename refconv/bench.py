@@ -597,9 +597,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="instead, time refconv check's work isolated (executor) vs in-process "
         "(refconv.bench_isolation; uses only --rounds and --json)",
     )
+    parser.add_argument(
+        "--grading",
+        action="store_true",
+        help="instead, profile refconv check phase by phase on three targets, and batch "
+        "throughput with 1 and 2 workers (refconv.bench_grading; uses --max-examples, --seed, "
+        "--quick, --no-batch and --json)",
+    )
+    parser.add_argument(
+        "--max-examples", type=_positive_int, default=100, help="with --grading: per function"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="with --grading: hypothesis seed")
+    parser.add_argument(
+        "--no-batch", action="store_true", help="with --grading: skip the batch throughput"
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    if getattr(args, "grading", False):
+        from refconv import bench_grading
+
+        return bench_grading.run_from_args(args)
     if getattr(args, "isolation", False):
         from refconv import bench_isolation
 

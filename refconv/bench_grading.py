@@ -1,0 +1,522 @@
+"""Where a check's time goes (``refconv bench --grading``).
+
+One ``refconv check`` of each of three targets (refconv itself, a plain-loop correct student
+file, a failing file that gets shrunk) runs in this process with the checker's entry points
+wrapped for the duration of the run (restored afterwards; no other module is edited). Each
+check's wall time is split two ways, each adding up to the whole:
+
+- by *stage*: start-up (a fresh interpreter importing the checker and torch, timed in a
+  subprocess), executor start and target load (the :class:`IsolatedTarget` construction), seed
+  corpus replay, hypothesis's reuse, generate and shrink phases, diagnosis of a failure, the
+  reports, and hypothesis's remaining work (replaying the minimal example, the engine's set-up);
+- by *activity*: the torch oracle (the functions of :mod:`refconv.oracle`), tolerance (the
+  ``compare``/``dot_bound`` used by the checks), the target's own calls (the seconds the
+  executor measures around each call, :attr:`Outcome.seconds`), executor round trips (the wall
+  of ``invoke`` minus the target's own seconds: encoding, pipes, decoding, the executor's
+  copies and mutation checks), diagnosis (its own code, outside the activities above) and
+  *other*: the remainder, i.e. hypothesis's engine and strategies drawing problems, the
+  checks' own bookkeeping and the reports.
+
+Time is attributed exclusively: an oracle call made by the diagnosis counts as oracle.
+
+Then the batch throughput: a folder of zoo submissions graded the way ``refconv check FOLDER``
+does (:func:`~refconv.grading.batch.grade_submission`, one judge subprocess each, a thread pool
+of ``--workers``), with 1 and with 2 workers, one after the other in the same run; submissions
+per hour of each and their ratio (issue target: 2 workers at least :data:`TARGET_SPEEDUP` times
+one worker). The batch uses no example database, so the second run replays nothing the first
+one found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+#: Issue target: batch throughput with 2 workers over that with 1.
+TARGET_SPEEDUP = 1.7
+
+_ZOO = Path(__file__).resolve().parent.parent / "tests" / "zoo"
+
+#: The profiled targets: (label, spec); spec None is refconv's own seed API.
+TARGETS: tuple[tuple[str, str | None], ...] = (
+    ("refconv", None),
+    ("correct_loops", str(_ZOO / "correct_loops.py")),
+    ("bug_db_flat", str(_ZOO / "bug_db_flat.py")),
+)
+
+#: Submissions of the batch-throughput folder (zoo files).
+BATCH_FILES = (
+    "correct_loops.py",
+    "correct_vectorised.py",
+    "bug_db_flat.py",
+    "bug_ceil_pool.py",
+    "bug_mutates_input.py",
+    "bug_last_max_mask.py",
+)
+
+STAGES = (
+    "start-up (imports)",
+    "executor start + load",
+    "corpus",
+    "reuse",
+    "generate",
+    "shrink",
+    "hypothesis other",
+    "diagnosis",
+    "reports",
+)
+ACTIVITIES = (
+    "start-up (imports)",
+    "executor start + load",
+    "oracle",
+    "tolerance",
+    "target's own calls",
+    "executor round trips",
+    "diagnosis",
+    "other",
+)
+
+#: What the start-up subprocess imports: what ``refconv check`` needs before it can work.
+STARTUP_CODE = "import refconv.conformance.session, refconv.oracle; import torch"
+
+
+class Ledger:
+    """Exclusive time per activity and per stage (nested spans: the innermost one counts)."""
+
+    def __init__(self) -> None:
+        self.activity: dict[str, float] = {}
+        self.stage: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._activities: list[list[Any]] = []  # [name, started, nested seconds]
+        self._stages: list[list[Any]] = []
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _span(stack: list[list[Any]], totals: dict[str, float], name: str) -> Iterator[list[Any]]:
+        frame = [name, time.perf_counter(), 0.0]
+        stack.append(frame)
+        try:
+            yield frame
+        finally:
+            stack.pop()
+            elapsed = time.perf_counter() - frame[1]
+            totals[name] = totals.get(name, 0.0) + elapsed - frame[2]
+            if stack:
+                stack[-1][2] += elapsed
+
+    def doing(self, name: str) -> contextlib.AbstractContextManager[list[Any]]:
+        """A span of activity ``name``."""
+        self.calls[name] = self.calls.get(name, 0) + 1
+        return self._span(self._activities, self.activity, name)
+
+    def during(self, name: str) -> contextlib.AbstractContextManager[list[Any]]:
+        """A span of stage ``name``."""
+        return self._span(self._stages, self.stage, name)
+
+    def move(self, source: str, destination: str, seconds: float) -> None:
+        """Reattribute ``seconds`` of activity ``source`` to ``destination``."""
+        self.activity[source] = self.activity.get(source, 0.0) - seconds
+        self.activity[destination] = self.activity.get(destination, 0.0) + seconds
+
+
+@contextlib.contextmanager
+def _patched(patches: list[tuple[Any, str, Callable[[Callable[..., Any]], Any]]]) -> Iterator[None]:
+    """Replace each ``owner.name`` by ``wrap(original)``; restore all of them afterwards."""
+    originals = []
+    try:
+        for owner, name, wrap in patches:
+            original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+            originals.append((owner, name, original))
+            setattr(owner, name, wrap(getattr(owner, name)))
+        yield
+    finally:
+        for owner, name, original in reversed(originals):
+            setattr(owner, name, original)
+
+
+def _timed(ledger: Ledger, activity: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with ledger.doing(activity):
+                return function(*args, **kwargs)
+
+        return timed
+
+    return wrap
+
+
+def _staged(ledger: Ledger, stage: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(function: Callable[..., Any]) -> Callable[..., Any]:
+        def staged(*args: Any, **kwargs: Any) -> Any:
+            with ledger.during(stage):
+                return function(*args, **kwargs)
+
+        return staged
+
+    return wrap
+
+
+def _instrumented(ledger: Ledger) -> contextlib.AbstractContextManager[None]:
+    """The wrappers of one profiled check (see the module docstring)."""
+    from hypothesis.internal.conjecture.engine import ConjectureRunner
+
+    from refconv import oracle
+    from refconv.conformance import calls, checks, isolation, runner, session
+
+    def invoke(function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with ledger.doing("executor round trips") as frame:
+                outcome = function(*args, **kwargs)
+                inside = time.perf_counter() - frame[1] - frame[2]
+            ledger.move("executor round trips", "target's own calls", min(outcome.seconds, inside))
+            return outcome
+
+        return timed
+
+    def hypothesis_run(function: Callable[..., Any]) -> Callable[..., Any]:
+        # run_function's own time outside hypothesis is the corpus replay (and result building).
+        @contextlib.contextmanager
+        def block(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            with ledger.during("hypothesis other"), function(*args, **kwargs) as engine:
+                yield engine
+
+        return block
+
+    patches: list[tuple[Any, str, Callable[[Callable[..., Any]], Any]]] = [
+        (oracle, name, _timed(ledger, "oracle"))
+        for name in ("conv_forward", "conv_backward", "pool_forward", "pool_backward")
+    ]
+    patches += [(checks, name, _timed(ledger, "tolerance")) for name in ("compare", "dot_bound")]
+    patches += [
+        (isolation.IsolatedTarget, "invoke", invoke),
+        (calls.InProcess, "invoke", invoke),
+        (runner, "explain", lambda f: _staged(ledger, "diagnosis")(_timed(ledger, "diagnosis")(f))),
+        (runner, "run_function", _staged(ledger, "corpus")),
+        (runner, "collect_statistics", hypothesis_run),
+        (session, "run_all", _staged(ledger, "run_all")),
+        (ConjectureRunner, "reuse_existing_examples", _staged(ledger, "reuse")),
+        (ConjectureRunner, "generate_new_examples", _staged(ledger, "generate")),
+        (ConjectureRunner, "shrink_interesting_examples", _staged(ledger, "shrink")),
+    ]
+    return _patched(patches)
+
+
+def startup_seconds(python: str = sys.executable) -> float:
+    """Wall seconds of a fresh interpreter importing the checker and torch."""
+    started = time.perf_counter()
+    subprocess.run([python, "-c", STARTUP_CODE], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def profile_target(
+    spec: str | None, *, max_examples: int = 100, seed: int = 0, startup: float | None = None
+) -> dict[str, Any]:
+    """Profile one ``refconv check`` of ``spec`` (None: refconv itself) in this process.
+
+    Parameters
+    ----------
+    spec : the target, as ``refconv check`` takes it
+    max_examples, seed : the check's options (the rest are ``refconv check``'s defaults, with
+        no example database)
+    startup : the start-up seconds to count (default: measured now, see
+        :func:`startup_seconds`)
+
+    Returns
+    -------
+    dict
+        ``wall`` (seconds, start-up included), ``stages`` and ``activities`` (seconds each,
+        each summing to ``wall``), ``target_share`` (the target's own calls over ``wall``),
+        ``calls`` (wrapped calls per activity), ``verdicts`` and per-function ``statistics``.
+    """
+    from refconv import SEED_FUNCTIONS
+    from refconv.conformance.isolation import ExecutorConfig, IsolatedTarget, Limits
+    from refconv.conformance.session import CheckOptions, run_check
+
+    startup = startup_seconds() if startup is None else startup
+    ledger = Ledger()
+    options = CheckOptions(functions=tuple(SEED_FUNCTIONS), max_examples=max_examples, seed=seed)
+    config = ExecutorConfig(limits=Limits(memory=2048 * 2**20))
+    started = time.perf_counter()
+    with _instrumented(ledger):
+        with ledger.doing("executor start + load"), ledger.during("executor start + load"):
+            target = IsolatedTarget(spec, config=config)
+        with ledger.doing("other"), ledger.during("reports"), target:
+            run = run_check(
+                target,
+                target.name,
+                options,
+                loader=target.repro_loader(),
+                present=target.functions,
+                notes=target.notes,
+                target_key=target.digest,
+            )
+    checked = time.perf_counter() - started
+    stages = dict.fromkeys(STAGES, 0.0)
+    for name, seconds in ledger.stage.items():
+        # run_function's own span is the corpus replay; run_all's own span is its loop.
+        key = {"run_all": "reports"}.get(name, name)
+        stages[key] += seconds
+    stages["start-up (imports)"] = startup
+    activities = dict.fromkeys(ACTIVITIES, 0.0)
+    for name, seconds in ledger.activity.items():
+        activities[name] += seconds
+    activities["start-up (imports)"] = startup
+    wall = startup + checked
+    hypothesis = {
+        phase: sum(r.statistics.get("seconds", {}).get(phase, 0.0) for r in run.results)
+        for phase in ("corpus", "reuse", "generate", "shrink")
+    }
+    return {
+        "spec": spec,
+        "wall": wall,
+        "check_seconds": checked,
+        "stages": stages,
+        "activities": activities,
+        "target_share": activities["target's own calls"] / wall if wall > 0 else 0.0,
+        "calls": dict(ledger.calls),
+        "statistics_seconds": hypothesis,
+        "verdicts": {r.function: r.status for r in run.results},
+        "examples": {r.function: r.examples for r in run.results},
+    }
+
+
+def profile_in_fresh_process(
+    spec: str | None, *, max_examples: int = 100, seed: int = 0, startup: float | None = None
+) -> dict[str, Any]:
+    """:func:`profile_target` in a new interpreter: the check pays its one-time costs (torch's
+    first kernels, hypothesis's strategy caches) as a ``refconv check`` process does."""
+    code = (
+        "import json, sys; from refconv.bench_grading import profile_target; "
+        "print(json.dumps(profile_target(*json.loads(sys.argv[1]), "
+        "**json.loads(sys.argv[2]))))"
+    )
+    keywords = {"max_examples": max_examples, "seed": seed, "startup": startup}
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps([spec]), json.dumps(keywords)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _batch_options(max_examples: int, seed: int) -> list[str]:
+    from refconv.grading.batch import check_options
+
+    args = argparse.Namespace(
+        max_examples=max_examples,
+        seed=seed,
+        ties="torch",
+        timeout=10.0,
+        import_timeout=60.0,
+        isolation="auto",
+        memory=2048,
+        database="none",
+        python=None,
+        strict=False,
+        functions=None,
+    )
+    return check_options(args)
+
+
+def batch_throughput(
+    files: Sequence[str] = BATCH_FILES,
+    *,
+    workers: Sequence[int] = (1, 2),
+    max_examples: int = 100,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Grade a folder of ``files`` (zoo names) once per entry of ``workers``, in turn.
+
+    Returns ``runs`` (per run: workers, seconds, submissions per hour, exit statuses) and
+    ``speedup``: the throughput of the last run over the first's.
+    """
+    from refconv.grading.batch import grade_submission, submissions_in, time_limit
+
+    options = _batch_options(max_examples, seed)
+    limit = time_limit(argparse.Namespace(timeout=10.0, import_timeout=60.0))
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in files:
+            shutil.copy(_ZOO / name, folder / name)
+        submissions = submissions_in(folder)
+        for count in workers:
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=count) as pool:
+                graded = list(pool.map(lambda p: grade_submission(p, options, limit), submissions))
+            seconds = time.perf_counter() - started
+            runs.append(
+                {
+                    "workers": count,
+                    "submissions": len(submissions),
+                    "seconds": seconds,
+                    "per_hour": 3600 * len(submissions) / seconds,
+                    "codes": [code for code, _ in graded],
+                    "errors": [d.get("error") for _, d in graded if d.get("error")],
+                }
+            )
+    speedup = runs[-1]["per_hour"] / runs[0]["per_hour"] if len(runs) > 1 else 1.0
+    return {"runs": runs, "speedup": speedup, "target_speedup": TARGET_SPEEDUP}
+
+
+def run(
+    *,
+    max_examples: int = 100,
+    seed: int = 0,
+    quick: bool = False,
+    batch: bool = True,
+    fresh: bool = True,
+) -> dict[str, Any]:
+    """Profile :data:`TARGETS`, then (``batch``) measure the batch throughput.
+
+    ``quick``: 10 examples, the correct_loops target only, a batch of two submissions.
+    ``fresh``: profile each target in a new interpreter (:func:`profile_in_fresh_process`),
+    else in this one (later targets then find torch and hypothesis warm).
+    """
+    import hypothesis
+    import numpy
+    import torch
+
+    import refconv
+
+    if quick:
+        max_examples = min(max_examples, 10)
+    targets = TARGETS[1:2] if quick else TARGETS
+    document: dict[str, Any] = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "loadavg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        },
+        "versions": {
+            "refconv": refconv.__version__,
+            "python": platform.python_version(),
+            "numpy": numpy.__version__,
+            "torch": torch.__version__,
+            "hypothesis": hypothesis.__version__,
+        },
+        "max_examples": max_examples,
+        "seed": seed,
+        "fresh_process_per_target": fresh,
+        "targets": [],
+    }
+    startup = startup_seconds()
+    for label, spec in targets:
+        profiler = profile_in_fresh_process if fresh else profile_target
+        profile = profiler(spec, max_examples=max_examples, seed=seed, startup=startup)
+        document["targets"].append({"label": label, **profile})
+    if batch:
+        files = BATCH_FILES[:2] if quick else BATCH_FILES
+        document["batch"] = batch_throughput(files, max_examples=max_examples, seed=seed)
+    document["machine"]["loadavg_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return document
+
+
+def _table(title: str, rows: dict[str, float], wall: float) -> list[str]:
+    lines = [f"  {title:<24} {'seconds':>9} {'share':>7}"]
+    for name, seconds in rows.items():
+        lines.append(f"  {name:<24} {seconds:9.2f} {seconds / wall:7.1%}")
+    lines.append(f"  {'total':<24} {sum(rows.values()):9.2f} {sum(rows.values()) / wall:7.1%}")
+    return lines
+
+
+def format_report(document: dict[str, Any]) -> str:
+    """The tables of :func:`run`'s document, as ``refconv bench --grading`` prints them."""
+    machine, versions = document["machine"], document["versions"]
+    lines = [
+        f"refconv bench --grading: max_examples {document['max_examples']}, "
+        f"seed {document['seed']}",
+        f"machine: {machine['platform']}, {machine['cpus']} CPUs, load average "
+        f"{machine['loadavg']} at start, {machine.get('loadavg_end')} at end",
+        "versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+    ]
+    for t in document["targets"]:
+        wall = t["wall"]
+        failing = [f for f, v in t["verdicts"].items() if v != "pass"]
+        lines += [
+            "",
+            f"{t['label']} ({t['spec'] or 'refconv seed API'}): wall {wall:.2f} s "
+            f"({t['check_seconds']:.2f} s after start-up), "
+            + (f"failing: {', '.join(failing)}" if failing else "all pass"),
+        ]
+        lines += _table("stage", t["stages"], wall)
+        lines.append("")
+        lines += _table("activity", t["activities"], wall)
+        calls = t["calls"]
+        lines.append(
+            f"  calls: {calls.get('executor round trips', 0)} target, "
+            f"{calls.get('oracle', 0)} oracle, {calls.get('tolerance', 0)} tolerance"
+        )
+        lines.append(f"  share of wall inside the target's own code: {t['target_share']:.1%}")
+    if "batch" in document:
+        batch = document["batch"]
+        lines += ["", "batch throughput (grade_submission per file, thread pool, no database):"]
+        for r in batch["runs"]:
+            lines.append(
+                f"  --workers {r['workers']}: {r['submissions']} submissions in "
+                f"{r['seconds']:.1f} s = {r['per_hour']:.0f} per hour"
+                + (f" ({len(r['errors'])} errors)" if r["errors"] else "")
+            )
+        verdict = "meets" if batch["speedup"] >= batch["target_speedup"] else "misses"
+        lines.append(
+            f"  speed-up: {batch['speedup']:.2f}x ({verdict} the {batch['target_speedup']}x target)"
+        )
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--max-examples``, ``--seed``, ``--quick``, ``--no-batch`` and ``--json``."""
+    from refconv.cli import _positive_int
+
+    parser.add_argument(
+        "--max-examples", type=_positive_int, default=100, help="per function (default 100)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10 examples, one target (correct_loops), a batch of two submissions",
+    )
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch throughput")
+    parser.add_argument("--json", metavar="FILE", help="also write the measurements as JSON")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run, print the report, write ``--json``; always 0 (a measurement, not a test)."""
+    document = run(
+        max_examples=getattr(args, "max_examples", None) or 100,
+        seed=getattr(args, "seed", None) or 0,
+        quick=getattr(args, "quick", False),
+        batch=not getattr(args, "no_batch", False),
+    )
+    print(format_report(document))
+    if getattr(args, "json", None):
+        with open(args.json, "w") as out:
+            json.dump(document, out, indent=2)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m refconv.bench_grading [--max-examples N] [--quick] [--json FILE]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m refconv.bench_grading", description=__doc__.splitlines()[0]
+    )
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
