@@ -69,7 +69,9 @@ def test_the_wheel_and_sdist_hold_the_whole_package(dist):
 
 def test_the_installed_wheel_checks_the_seed_notebook_outside_the_checkout(dist, venv, tmp_path):
     python = venv / "bin" / "python"
-    done = run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel_of(dist))])
+    install = [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-installed"]
+    # --ignore-installed: the test environment's editable refconv must not count as installed.
+    done = run([*install, str(wheel_of(dist))], env={**os.environ, "PYTHONPATH": ""})
     assert done.returncode == 0, done.stderr
     # Run from a folder outside the checkout, with a PATH that does not hold the editable refconv.
     env = {**os.environ, "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": ""}
