@@ -30,7 +30,6 @@ import html
 import math
 import os
 import re
-import tempfile
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from refconv import SEED_FUNCTIONS
+from refconv.grading._files import atomic_write
 from refconv.grading.scheme import FunctionScore, Scheme, Score, score
 
 __all__ = [
@@ -846,15 +846,5 @@ def write_class_report(
     """
     target = Path(path)
     page = class_report(documents, scheme=scheme, plots=plots, title=title, source=source)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else "."
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(page)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(target, page.encode("utf-8"))
     return target

@@ -66,20 +66,19 @@ same folder, then moved into place (:func:`os.replace`): a crash never leaves ha
 from __future__ import annotations
 
 import base64
-import contextlib
 import errno
 import html
 import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import refconv
+from refconv.grading._files import atomic_write
 from refconv.grading.scheme import ClassScore, Scheme, Score, score
 
 __all__ = [
@@ -216,27 +215,15 @@ def _dumps(data: Any) -> bytes:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path``: a temporary file in the same folder, then os.replace."""
+    """:func:`~refconv.grading._files.atomic_write`, creating missing folders first (a
+    platform may not create its results folder, e.g. PrairieLearn's /grade/results)."""
     folder = path.parent
     if not folder.is_dir():
         existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
         if existing is not None and not existing.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from a platform's other user
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    atomic_write(path, data)
 
 
 def _write(path: Path, data: bytes, what: str) -> None:
