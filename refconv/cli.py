@@ -251,7 +251,7 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
     try:
         from refconv.conformance.isolation import IsolatedTarget
         from refconv.conformance.runner import open_database
-        from refconv.conformance.session import CheckOptions, run_check, versions
+        from refconv.conformance.session import CheckOptions, run_isolated_check
         from refconv.conformance.target import TargetLoadError
 
         # The choice reaches worker processes and batch judges through REFCONV_ORACLE.
@@ -297,19 +297,9 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
             print(f"\r  {done}/{total} functions done...", end="", file=sys.stderr, flush=True)
 
     with target:
-        isolation = target.executor.get("isolation") or {}
-        run = run_check(
+        run = run_isolated_check(
             target,
-            target.name,
             options,
-            loader=target.repro_loader(),
-            present=target.functions,
-            notes=target.notes,
-            context={"versions": versions(target.executor), "isolation": isolation},
-            isolation=(
-                f"{isolation.get('level', '?')} (target run by Python "
-                f"{target.executor.get('python')}, NumPy {target.executor.get('numpy')})"
-            ),
             workers=workers,
             # Spawned worker processes (macOS) start their own executor from the same spec;
             # each opens the database itself (a Redis connection must not cross processes).
@@ -318,7 +308,6 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
             ),
             progress=progress,
             finished=finished if workers > 1 else None,
-            target_key=target.digest,
         )
     if progress is not None:
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)

@@ -168,3 +168,25 @@ def run_check(
         json_report(name, results, reported, loader, has_forward, list(notes), context)
     )
     return CheckRun(results, text, document)
+
+
+def run_isolated_check(target: Any, options: CheckOptions, **run: Any) -> CheckRun:
+    """:func:`run_check` on an open :class:`~refconv.conformance.isolation.IsolatedTarget`:
+    its name, repro loader, functions, load notes, key, versions and isolation reached go into
+    the reports. ``run``: the remaining options of :func:`run_check` (workers, progress...)."""
+    isolation = target.executor.get("isolation") or {}
+    return run_check(
+        target,
+        target.name,
+        options,
+        loader=target.repro_loader(),
+        present=target.functions,
+        notes=target.notes,
+        context={"versions": versions(target.executor), "isolation": isolation},
+        isolation=(
+            f"{isolation.get('level', '?')} (target run by Python "
+            f"{target.executor.get('python')}, NumPy {target.executor.get('numpy')})"
+        ),
+        target_key=target.digest,
+        **run,
+    )

@@ -18,6 +18,7 @@ Where the rest lives:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import types
 from collections.abc import Mapping
@@ -96,12 +97,7 @@ def grade(
 
     scheme = scheme or Scheme()
     if points is not None:
-        scheme = Scheme(
-            points=dict(points),
-            credit=scheme.credit,
-            counterexamples=scheme.counterexamples,
-            seed=scheme.seed,
-        )
+        scheme = dataclasses.replace(scheme, points=dict(points))
     names = tuple(functions) if functions is not None else tuple(scheme.functions or ())
     unknown = [n for n in names if n not in SEED_FUNCTIONS]
     if unknown:
@@ -120,7 +116,12 @@ def grade(
 
     oracles.select(oracle)
 
-    from refconv.conformance.session import CheckOptions, run_check, versions
+    from refconv.conformance.session import (
+        CheckOptions,
+        run_check,
+        run_isolated_check,
+        versions,
+    )
 
     options = CheckOptions(
         functions=names or None,
@@ -145,18 +146,6 @@ def grade(
         from refconv.conformance.isolation import IsolatedTarget
 
         with IsolatedTarget(str(target)) as isolated:
-            run = run_check(
-                isolated,
-                isolated.name,
-                options,
-                loader=isolated.repro_loader(),
-                present=isolated.functions,
-                notes=isolated.notes,
-                context={
-                    "versions": versions(isolated.executor),
-                    "isolation": isolated.executor.get("isolation") or {},
-                },
-                target_key=isolated.digest,
-            )
+            run = run_isolated_check(isolated, options)
     result = score(run.document, scheme)
     return Grade(result.total, result.max_total, result.functions, run.text, run.document, result)
