@@ -36,6 +36,7 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
 
     import loader
     import numpy as np
+    import snapshots
     import wire
 
     hello["numpy"] = np.__version__
@@ -86,7 +87,7 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
                 continue
             # The arguments are fresh objects (decoded, layouts kept): the target gets them
             # as they are; snapshots tell afterwards whether it changed them.
-            before = [(name, _copy(value)) for name, value in args]
+            before = [(name, snapshots.snapshot(value)) for name, value in args]
             printed = io.StringIO()
             started = time.perf_counter()
             try:
@@ -108,7 +109,7 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
                 }
             mutated = []
             for (name, original), (_, value) in zip(before, args):
-                if not _same(original, value, np):
+                if not snapshots.unchanged(original, value):
                     mutated.append([name, wire.encode(value, out)])
             answer.update(printed=printed.getvalue()[:4000], mutated=mutated, seconds=seconds)
             wire.write_frame(responses, answer, out)
@@ -118,40 +119,6 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
             wire.write_frame(
                 responses, {"status": "protocol", "message": f"bad request {op!r}"}, []
             )
-
-
-def _copy(value):
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return dict(value)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_copy(v) for v in value)
-    return value
-
-
-def _same(before, after, np) -> bool:
-    if isinstance(before, np.ndarray):
-        return (
-            isinstance(after, np.ndarray)
-            and before.shape == after.shape
-            and before.dtype == after.dtype
-            and bool(np.array_equal(before, after, equal_nan=before.dtype.kind == "f"))
-        )
-    if isinstance(before, (tuple, list)):
-        return (
-            isinstance(after, (tuple, list))
-            and len(before) == len(after)
-            and all(_same(b, a, np) for b, a in zip(before, after))
-        )
-    if isinstance(before, dict):
-        try:
-            return dict(after) == before
-        except Exception:  # noqa: BLE001
-            return False
-    return True
 
 
 def _text(exc: BaseException) -> str:

@@ -24,10 +24,10 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from refconv._executor.snapshots import snapshot, unchanged
 from refconv._executor.wire import clone_layout
 
 
@@ -118,38 +118,6 @@ def _time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
-def snapshot(value: Any, keep_layout: bool = False) -> Any:
-    """A copy of an argument deep enough to detect in-place changes; with ``keep_layout``,
-    arrays keep their memory layout (a Fortran-ordered or strided view stays one)."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return clone_layout(value) if keep_layout and value.size else value.copy()
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, (tuple, list)):
-        return type(value)(snapshot(v, keep_layout) for v in value)
-    return value
-
-
-def unchanged(before: Any, after: Any) -> bool:
-    """Whether ``after`` still equals the snapshot ``before``."""
-    import numpy as np
-
-    if isinstance(before, np.ndarray):
-        return (
-            isinstance(after, np.ndarray)
-            and before.shape == after.shape
-            and before.dtype == after.dtype
-            and np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
-        )
-    if isinstance(before, (tuple, list)):
-        return len(before) == len(after) and all(map(unchanged, before, after))
-    if isinstance(before, dict):
-        return dict(after) == before
-    return True
-
-
 def user_traceback(exc: BaseException) -> str:
     """The traceback without the checker's own frames nor library internals: the user's."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -175,7 +143,7 @@ class InProcess(Implementation):
         fn = getattr(self.namespace, function)
         # The implementation gets copies: a mutating one must not corrupt the problem (which
         # hypothesis shrinks and the report prints); the copies are compared afterwards.
-        passed = [(name, snapshot(value, keep_layout=True)) for name, value in args]
+        passed = [(name, snapshot(value, clone_layout)) for name, value in args]
         printed = io.StringIO()
         outcome = Outcome()
         started = time.perf_counter()
