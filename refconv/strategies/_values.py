@@ -1,0 +1,235 @@
+"""Building blocks shared by the strategies of both APIs.
+
+- Argument validation at strategy-construction time (:func:`_float_dtype`, :func:`_kinds`,
+  :func:`_bound`, :func:`_shape`), raising :class:`~hypothesis.errors.InvalidArgument` like
+  ``hypothesis.extra.numpy``.
+- The value distributions: :data:`VALUE_KINDS`, :func:`values` (re-exported by
+  :mod:`refconv.strategies`) and :func:`_draw_values`, with which the problem strategies draw
+  each array inside their own ``@composite``.
+- The choice budget: hypothesis's 8 KiB limit per example, what an array element costs, and
+  :func:`_fitting_range`, which caps a size range so that the rest of a problem still fits.
+- :func:`_draw_kernel`: a kernel size, the largest allowed one time in four.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from hypothesis.extra.numpy import arrays
+from numpy.typing import DTypeLike
+
+VALUE_KINDS: tuple[str, ...] = ("normal", "small_int", "relu", "mixed")
+"""The value distributions of :func:`values`, in shrinking order ("normal" is the simplest)."""
+
+_NORMAL_BOUND = 3.0
+_SMALL_INT_BOUND = 2
+_MIXED_EXPONENT = 4
+
+_Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+
+# --- argument validation (at strategy-construction time, like hypothesis.extra.numpy) ----------
+
+
+def _float_dtype(dtype: DTypeLike) -> np.dtype:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise InvalidArgument(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise InvalidArgument(f"dtype must be float32 or float64, got {resolved}")
+    return resolved
+
+
+def _kinds(kinds: Sequence[str], name: str = "kinds") -> tuple[str, ...]:
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    kinds = tuple(kinds)
+    if not kinds:
+        raise InvalidArgument(f"{name} must name at least one of {VALUE_KINDS}")
+    unknown = [k for k in kinds if k not in VALUE_KINDS]
+    if unknown:
+        raise InvalidArgument(f"{name} must be drawn from {VALUE_KINDS}, got {unknown}")
+    return kinds
+
+
+def _bound(value: int, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgument(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise InvalidArgument(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    shape = tuple(shape)
+    if not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
+        raise InvalidArgument(f"shape must be a tuple of non-negative ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+# --- element strategies ---------------------------------------------------------------------
+
+
+def _to_dtype(dtype: np.dtype) -> Callable[[float], float]:
+    """Round a Python float into ``dtype`` (flushing subnormals to zero) and back."""
+    tiny = float(np.finfo(dtype).tiny)
+
+    def convert(value: float) -> float:
+        value = float(dtype.type(value))
+        return 0.0 if abs(value) < tiny else value
+
+    return convert
+
+
+def _normal(dtype: np.dtype) -> st.SearchStrategy[float]:
+    # Hundredths in [-3, 3], drawn as integers: readable in reports (1.23, not 1.2299999),
+    # and an integer choice costs hypothesis's shrinker far less than a float choice, which
+    # keeps shrinking a many-element array fast.
+    steps = int(_NORMAL_BOUND * 100)
+    convert = _to_dtype(dtype)
+    return st.integers(-steps, steps).map(lambda k: convert(k / 100))
+
+
+def _elements(kind: str, dtype: np.dtype) -> st.SearchStrategy[float]:
+    if kind == "normal":
+        return _normal(dtype)
+    if kind == "small_int":
+        return st.integers(-_SMALL_INT_BOUND, _SMALL_INT_BOUND).map(float)
+    if kind == "relu":
+        return _normal(dtype).map(lambda x: max(0.0, x))
+    if kind == "mixed":
+        exponents = st.integers(-_MIXED_EXPONENT, _MIXED_EXPONENT)
+        convert = _to_dtype(dtype)
+        return st.tuples(_normal(dtype), exponents).map(
+            lambda pair: convert(pair[0] * 10.0 ** pair[1])
+        )
+    raise InvalidArgument(f"unknown value kind {kind!r}; expected one of {VALUE_KINDS}")
+
+
+def _draw_values(
+    draw: _Draw,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    kinds: tuple[str, ...],
+    allow_nan: bool,
+    label: str,
+) -> np.ndarray:
+    """_Draw one array: its kind first (reported as ``event(f"{label}: {kind}")``), then values.
+
+    Every element is drawn individually (``fill=nothing()``): hypothesis's default background
+    fill would make large arrays mostly constant, hiding the index bugs that random values catch.
+    """
+    kind = draw(st.sampled_from(kinds))
+    event(f"{label}: {kind}")
+    array = draw(arrays(dtype, shape, elements=_elements(kind, dtype), fill=st.nothing()))
+    if allow_nan and array.size and draw(st.booleans()):
+        # One to eight NaN positions (repeats allowed), drawn as indices: a few choices, not one
+        # per element, so that NaN costs little of the example's choice budget.
+        positions = draw(
+            st.lists(st.integers(0, array.size - 1), min_size=1, max_size=min(array.size, 8))
+        )
+        array.reshape(-1)[positions] = np.nan
+        event(f"{label}: contains NaN")
+    return array
+
+
+@st.composite
+def _values(
+    draw: _Draw,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    kinds: tuple[str, ...],
+    allow_nan: bool,
+    label: str,
+) -> np.ndarray:
+    return _draw_values(draw, shape, dtype, kinds, allow_nan, label)
+
+
+def values(
+    shape: int | Sequence[int],
+    *,
+    dtype: DTypeLike = np.float64,
+    kinds: Sequence[str] = VALUE_KINDS,
+    allow_nan: bool = False,
+) -> st.SearchStrategy[np.ndarray]:
+    """Arrays of a fixed shape whose value distribution is drawn first.
+
+    Parameters
+    ----------
+    shape : int or tuple of ints
+        Shape of the generated arrays.
+    dtype : float32 or float64, default float64
+        dtype of the generated arrays; every value is exactly representable in it.
+    kinds : sequence of str, default :data:`VALUE_KINDS`
+        Distributions to choose from, once per array (earlier kinds are simpler for shrinking):
+
+        - ``"normal"``: floats in [-3, 3], no subnormals, no infinities;
+        - ``"small_int"``: integers in [-2, 2] as floats (ties are frequent);
+        - ``"relu"``: ``max(0, normal)``, many exact zeros;
+        - ``"mixed"``: ``normal * 10**k`` with ``k`` in [-4, 4] drawn per element.
+    allow_nan : bool, default False
+        When True, half of the arrays contain NaN (one to eight positions, repeats allowed, so
+        always at least one). When False, no element is ever NaN.
+
+    Returns
+    -------
+    SearchStrategy[numpy.ndarray]
+        Arrays of ``shape`` and ``dtype``. Shrinks towards all zeros. Reports the kind drawn with
+        ``event("values: <kind>")`` (and ``"values: contains NaN"``).
+    """
+    return _values(_shape(shape), _float_dtype(dtype), _kinds(kinds), bool(allow_nan), "values")
+
+
+# --- the choice budget --------------------------------------------------------------------------
+#
+# Hypothesis stops an example after 8 KiB of recorded choices ("overrun": the example is thrown
+# away, and a strategy that overruns often fails the data_too_large health check). Every array
+# element is one choice: 9 bytes for a float, 11 for a "mixed" element (float + exponent), 2 for a
+# small integer. The largest default convolution (m=3, 7x7, 3 -> 3 channels, pad=3, f=1,
+# stride=1) would need about 2,000 elements, so the size ranges are drawn *one after the other*,
+# each capped so that the problem can still be completed within the budget with the smallest
+# remaining choices. Every maximum stays reachable (channels, drawn last, get fewer when the
+# spatial sizes are large), nothing is rejected, and no example overruns.
+#
+# What a whole problem costs is computed next to its strategy (``_conv_bytes`` and
+# ``_pool_bytes`` in seed.py, a ``cost`` function in each strategy of functional.py).
+
+_CHOICE_BUDGET = 8 * 1024 - 640  # bytes; the margin covers sizes, kinds and NaN positions
+_INPUT_ELEMENT_BYTES = 11  # worst case, "mixed"
+_GRADIENT_ELEMENT_BYTES = 9  # "normal" floats
+
+
+def _fitting_range(low: int, high: int, fits: Callable[[int], bool]) -> tuple[int, int]:
+    """The smallest interval of [low, high] holding every value that ``fits``.
+
+    The costs involved are monotone (or, for the kernel size, convex) in each parameter, so the
+    fitting values form an interval. The draw before guaranteed that one exists; should the
+    caller's maxima make even that impossible, the whole range is returned.
+    """
+    fitting = [value for value in range(low, high + 1) if fits(value)]
+    return (fitting[0], fitting[-1]) if fitting else (low, high)
+
+
+# --- kernel sizes ----------------------------------------------------------------------------
+#
+# One time in four the kernel takes the largest size allowed, usually the whole (padded) input:
+# the edge case of the output-size arithmetic. Both numbers are always drawn, so that the choice
+# sequence has the same length either way and shrinking still heads to the flag off and f = 1.
+_KERNEL_AT_EDGE = st.integers(0, 3).map(lambda k: k == 3)
+
+
+def _draw_kernel(draw: _Draw, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    at_edge = draw(_KERNEL_AT_EDGE)
+    f = draw(st.integers(low, high))
+    return high if at_edge else f
