@@ -99,4 +99,3 @@ def for_each_block(
             work(part)
         return
     list(_pool().map(work, parts))
-

@@ -102,8 +102,7 @@ class PoolShape:
 
     def describe(self) -> str:
         return (
-            f"batch {self.batch}, {self.side}x{self.side}x{self.channels}, "
-            f"f{self.f} s{self.stride}"
+            f"batch {self.batch}, {self.side}x{self.side}x{self.channels}, f{self.f} s{self.stride}"
         )
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -132,6 +133,18 @@ class Oracle:
         """``dA_prev`` of the seed's ``pool_backward`` (max: torch's first-maximum rule)."""
         raise NotImplementedError
 
+    def functional(self, op: str, arrays: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``torch.nn.functional.<op>(*arrays, **kwargs)`` on NCHW NumPy arrays: the output
+        (``(output, indices)`` for ``return_indices``), or the backend's exception when it
+        rejects the call. ``op``: one of :data:`refconv.problems.FUNCTIONAL_OPS`."""
+        raise NotImplementedError
+
+    def functional_backward(
+        self, op: str, grad_output: np.ndarray, arrays: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> list[np.ndarray | None]:
+        """Gradients of ``op``'s array arguments (None for a None bias) for ``grad_output``."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"<refconv oracle {self.name!r}>"
 
@@ -221,6 +234,36 @@ class TorchOracle(Oracle):
         pool(x, kernel_size=f, stride=stride).backward(_nchw(dA.astype(A_prev.dtype, copy=False)))
         return _nhwc(x.grad)
 
+    @staticmethod
+    def _tensor(array: Any, grad: bool = False) -> Any:
+        if not isinstance(array, np.ndarray):
+            return array  # None, or whatever a problem passes (torch judges it)
+        return require_torch().from_numpy(np.array(array, order="C")).requires_grad_(grad)
+
+    def functional(self, op: str, arrays: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        torch = require_torch()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # padding='same' with an even kernel copies
+            result = getattr(torch.nn.functional, op)(*(self._tensor(a) for a in arrays), **kwargs)
+        if isinstance(result, tuple):
+            return tuple(t.numpy() for t in result)
+        return result.numpy()
+
+    def functional_backward(
+        self, op: str, grad_output: np.ndarray, arrays: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> list[np.ndarray | None]:
+        torch = require_torch()
+        kwargs = {k: v for k, v in kwargs.items() if k != "return_indices"}
+        leaves = [self._tensor(a, grad=True) for a in arrays]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            output = getattr(torch.nn.functional, op)(*leaves, **kwargs)
+        output.backward(self._tensor(np.asarray(grad_output, dtype=arrays[0].dtype)))
+        return [
+            None if not isinstance(a, np.ndarray) else leaf.grad.numpy()
+            for a, leaf in zip(arrays, leaves, strict=True)
+        ]
+
 
 # --- numpy (refconv's core) ------------------------------------------------------------------
 
@@ -302,6 +345,20 @@ class NumpyOracle(Oracle):
         if mode == "max":
             return max_pool2d_backward(dy, x, geometry)
         return avg_pool2d_backward(dy, x.shape, geometry, avg_pool2d_divisor(geometry))
+
+    def functional(self, op: str, arrays: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        from refconv import functional
+
+        return getattr(functional, op)(*arrays, **kwargs)
+
+    def functional_backward(
+        self, op: str, grad_output: np.ndarray, arrays: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> list[np.ndarray | None]:
+        from refconv import functional
+
+        kwargs = {k: v for k, v in kwargs.items() if k != "return_indices"}
+        grads = getattr(functional, f"{op}_backward")(grad_output, *arrays, **kwargs)
+        return list(grads) if isinstance(grads, tuple) else [grads]
 
 
 # --- selection -------------------------------------------------------------------------------
@@ -427,3 +484,16 @@ def pool_backward(
 ) -> np.ndarray:
     """``dA_prev`` of the seed's pool_backward, by the selected oracle."""
     return _current().pool_backward(dA, A_prev, f, stride, mode)
+
+
+def functional(op: str, arrays: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``torch.nn.functional.<op>`` semantics on NCHW arrays, by the selected oracle (it raises
+    where that oracle rejects the call)."""
+    return _current().functional(op, arrays, kwargs)
+
+
+def functional_backward(
+    op: str, grad_output: np.ndarray, arrays: tuple[Any, ...], kwargs: dict[str, Any]
+) -> list[np.ndarray | None]:
+    """Gradients of ``op``'s array arguments for ``grad_output``, by the selected oracle."""
+    return _current().functional_backward(op, grad_output, arrays, kwargs)

@@ -28,8 +28,9 @@ from refconv._windows import Geometry
 
 def _taps(kernel: int, dilation: int, stride: int, n_out: int) -> list[slice]:
     """Slice of the padded axis read by each kernel tap, for every window along that axis."""
-    return [slice(t * dilation, t * dilation + stride * (n_out - 1) + 1, stride)
-            for t in range(kernel)]
+    return [
+        slice(t * dilation, t * dilation + stride * (n_out - 1) + 1, stride) for t in range(kernel)
+    ]
 
 
 def _tap_dtype(kernel: int) -> type[np.unsignedinteger] | type[np.intp]:

@@ -1,4 +1,8 @@
-"""Test problems for the seed API: the arguments of one call, plus the upstream gradient.
+"""Test problems of every API: the arguments of one call, plus the upstream gradient.
+
+Seed API: :class:`PadProblem` ... :class:`DistributeProblem`; CS231n: :class:`Cs231nConvProblem`,
+:class:`Cs231nPoolProblem`; functional API: :class:`FunctionalProblem`. Each problem owns its
+geometry (``geometry``, ``out_shape``) so that no check, diagnosis or report re-derives it.
 
 These small frozen dataclasses are what :mod:`refconv.strategies` generates and what the
 conformance engine (:mod:`refconv.conformance`) feeds to an implementation. Their ``repr`` and
@@ -13,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from refconv._executor.wire import from_layout_state, layout_state
-from refconv._windows import output_length
+from refconv._windows import Geometry, output_length
 
 
 def array_source(array: np.ndarray, name: str | None = None) -> str:
@@ -321,6 +325,13 @@ class ConvProblem(_Problem):
         return {"stride": self.stride, "pad": self.pad}
 
     @property
+    def geometry(self) -> Geometry:
+        """The window geometry of the convolution (NHWC)."""
+        _, h, w, _ = self.A_prev.shape
+        f, p, s = self.W.shape[0], self.pad, self.stride
+        return Geometry(h, w, (f, f), (s, s), (p, p, p, p))
+
+    @property
     def out_shape(self) -> tuple[int, int, int, int]:
         m, h, w, _ = self.A_prev.shape
         f = self.W.shape[0]
@@ -341,6 +352,12 @@ class PoolProblem(_Problem):
     @property
     def hparameters(self) -> dict[str, int]:
         return {"f": self.f, "stride": self.stride}
+
+    @property
+    def geometry(self) -> Geometry:
+        """The window geometry of the pooling (NHWC, no padding)."""
+        _, h, w, _ = self.A_prev.shape
+        return Geometry(h, w, (self.f, self.f), (self.stride, self.stride), (0, 0, 0, 0))
 
     @property
     def out_shape(self) -> tuple[int, int, int, int]:
@@ -416,3 +433,70 @@ class FunctionalProblem(_Problem):
         names = {"conv2d": "input, weight, bias", "conv_transpose2d": "input, weight, bias"}
         args = names.get(self.op, "input")
         return f"{source}\ny = refconv.functional.{self.op}({args}, **kwargs)"
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class Cs231nConvProblem(_Problem):
+    """``conv_forward_naive(x, w, b, {"stride": stride, "pad": pad})`` and its backward.
+
+    NCHW: ``x`` (N, C, H, W), ``w`` (F, C, HH, WW), ``b`` (F,); ``dout`` is the upstream
+    gradient, of the forward output's shape (N, F, H', W').
+    """
+
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    stride: int
+    pad: int
+    dout: np.ndarray
+
+    @property
+    def conv_param(self) -> dict[str, int]:
+        return {"stride": self.stride, "pad": self.pad}
+
+    @property
+    def geometry(self) -> Geometry:
+        """The window geometry (of the NHWC view of ``x``)."""
+        _, _, h, w = self.x.shape
+        p, s = self.pad, self.stride
+        return Geometry(h, w, tuple(self.w.shape[2:]), (s, s), (p, p, p, p))
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        n_h, n_w = self.geometry.out_shape
+        return (self.x.shape[0], self.w.shape[0], n_h, n_w)
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class Cs231nPoolProblem(_Problem):
+    """``max_pool_forward_naive(x, pool_param)`` and its backward with ``dout``.
+
+    ``pool_param`` is ``{"pool_height": pool_height, "pool_width": pool_width, "stride": stride}``;
+    no padding; NCHW.
+    """
+
+    x: np.ndarray
+    pool_height: int
+    pool_width: int
+    stride: int
+    dout: np.ndarray
+
+    @property
+    def pool_param(self) -> dict[str, int]:
+        return {
+            "pool_height": self.pool_height,
+            "pool_width": self.pool_width,
+            "stride": self.stride,
+        }
+
+    @property
+    def geometry(self) -> Geometry:
+        """The window geometry (of the NHWC view of ``x``)."""
+        _, _, h, w = self.x.shape
+        kernel, s = (self.pool_height, self.pool_width), self.stride
+        return Geometry(h, w, kernel, (s, s), (0, 0, 0, 0))
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        n, c = self.x.shape[:2]
+        return (n, c, *self.geometry.out_shape)

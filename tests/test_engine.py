@@ -135,7 +135,7 @@ def test_dot_bound_scales_with_terms_magnitude_and_precision():
 
 
 def test_pool_backward_bound_counts_the_windows_covering_a_cell():
-    from refconv.conformance.checks import _pool_backward_bound
+    from refconv.conformance.apis.seed import _pool_backward_bound
     from refconv.problems import PoolProblem
 
     A = np.zeros((1, 5, 5, 1))

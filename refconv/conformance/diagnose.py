@@ -25,8 +25,8 @@ import numpy as np
 from refconv import oracle
 from refconv._executor.wire import clone_layout
 from refconv._windows import Geometry, output_length
-from refconv.conformance import checks
-from refconv.conformance.checks import ConformanceFailure
+from refconv.conformance import ties
+from refconv.conformance.guard import ConformanceFailure, Recheck
 from refconv.problems import (
     ConvProblem,
     DistributeProblem,
@@ -36,7 +36,8 @@ from refconv.problems import (
 )
 
 
-def _close(actual: Any, candidate: Any) -> bool:
+def same_values(actual: Any, candidate: Any) -> bool:
+    """Whether two outputs agree to 1e-9 relative (NaN matches NaN), shapes included."""
     actual, candidate = np.asarray(actual), np.asarray(candidate)
     if actual.shape != candidate.shape:
         return False
@@ -48,7 +49,8 @@ def _close(actual: Any, candidate: Any) -> bool:
 # --- 1. exceptions and shapes
 
 
-def _from_exception(failure: ConformanceFailure) -> str | None:
+def facts_from_exception(failure: ConformanceFailure) -> str | None:
+    """What a failure's kind, exception or traceback proves by itself (any API)."""
     exc = failure.exception
     text = f"{type(exc).__name__}: {exc}" if exc is not None else ""
     if failure.kind == "mutation":
@@ -228,19 +230,22 @@ def _pool_backward_loop(
 
 
 def _pool_backward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], np.ndarray]]]:
-    geometry = checks._pool_geometry(problem)
+    geometry = problem.geometry
     windows = geometry.windows(problem.A_prev.astype(np.float64))
     dA = problem.dA.astype(np.float64)[:, :, :, None, None, :]
     f = problem.f
-    scatter = checks.scatter_windows
+
+    def scatter(_: PoolProblem, weights: np.ndarray) -> np.ndarray:
+        return ties.scatter_windows(problem.A_prev.shape, geometry, weights)
+
     models: list[tuple[str, Callable[[], np.ndarray]]] = []
     if problem.mode == "max":
-        max_sets = checks.window_max_sets(problem)
+        max_sets = ties.window_max_sets(problem.A_prev, geometry)
         models += [
             (
                 "gradient multiplied by the input slice instead of dA[i, h, w, c] "
                 "(mask * a_prev_slice)",
-                lambda: scatter(problem, checks.first_maximum(max_sets) * windows),
+                lambda: scatter(problem, ties.first_maximum(max_sets) * windows),
             ),
             (
                 "gradient multiplied by the input slice instead of dA[i, h, w, c], and every tied "
@@ -250,12 +255,12 @@ def _pool_backward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], 
             (
                 "tied maxima each receive the full gradient (mask x == max(x)); torch gives it to "
                 "the first maximum only",
-                lambda: checks.all_ties_gradient(problem),
+                lambda: ties.all_ties_gradient(problem.A_prev, geometry, problem.dA),
             ),
             (
                 "ties go to the last maximum; torch gives the gradient to the first maximum in "
                 "row-major order",
-                lambda: scatter(problem, checks.first_maximum(max_sets, last=True) * dA),
+                lambda: scatter(problem, ties.first_maximum(max_sets, last=True) * dA),
             ),
         ]
     else:
@@ -522,8 +527,8 @@ def _matching(failure: ConformanceFailure, problem: Any, name: str, actual: Any)
     for text, model in _models(failure, problem, name):
         try:
             output = model()
-            if _close(actual, output) and not (
-                expected is not None and _close(np.asarray(output), expected)
+            if same_values(actual, output) and not (
+                expected is not None and same_values(np.asarray(output), expected)
             ):
                 found.append(text)
         except Exception:  # noqa: BLE001 - a model that does not apply to this input
@@ -531,7 +536,7 @@ def _matching(failure: ConformanceFailure, problem: Any, name: str, actual: Any)
     return found
 
 
-def _randomized(problem: Any, rng: np.random.Generator) -> Any:
+def randomized(problem: Any, rng: np.random.Generator) -> Any:
     """Same shapes, parameters and dtypes, fresh random values (no accidental ties or zeros)."""
     fields = dict(problem.__dict__)
     for key, value in fields.items():
@@ -601,7 +606,7 @@ def _from_location(failure: ConformanceFailure) -> str | None:
             m > 1
             and not actual[:-1].any()
             and expected[:-1].any()
-            and _close(actual[-1], expected[-1])
+            and same_values(actual[-1], expected[-1])
         ):
             return (
                 "only the last example gets a gradient: dA_prev[i] is assigned after the "
@@ -622,7 +627,7 @@ def _from_location(failure: ConformanceFailure) -> str | None:
             and np.allclose(ratio, ratio[0], rtol=1e-9)
             and not np.isclose(ratio[0], 1.0)
             and ratio[0] != 0
-            and _close(actual[~nonzero], 0 * expected[~nonzero])
+            and same_values(actual[~nonzero], 0 * expected[~nonzero])
         ):
             factor = float(ratio[0])
             if failure.function == "distribute_value" and problem is not None:
@@ -631,7 +636,8 @@ def _from_location(failure: ConformanceFailure) -> str | None:
                     return "distribute_value divides by n_H + n_W instead of n_H * n_W"
             return f"{name} is off by a constant factor {factor:.6g}"
     if wrong.any() and wrong.ndim >= 2 and actual.shape == expected.shape and actual.ndim == 4:
-        if actual.shape[1] == actual.shape[2] and _close(actual, expected.transpose(0, 2, 1, 3)):
+        transposed = expected.transpose(0, 2, 1, 3)
+        if actual.shape[1] == actual.shape[2] and same_values(actual, transposed):
             return "height and width swapped (the result is transposed)"
     if actual.ndim == 4 and actual.shape == expected.shape and problem is not None:
         channels = _computed_channels(actual, expected)
@@ -644,7 +650,7 @@ def _computed_channels(actual: np.ndarray, expected: np.ndarray) -> int | None:
     """k when the first k channels are right and all the others are zero (0 < k < C)."""
     for k in range(1, actual.shape[3]):
         if (
-            _close(actual[..., :k], expected[..., :k])
+            same_values(actual[..., :k], expected[..., :k])
             and not actual[..., k:].any()
             and expected[..., k:].any()
         ):
@@ -685,8 +691,8 @@ def _maximal_cells(problem: Any) -> np.ndarray | None:
         x = problem.x.astype(np.float64)
         return x == x.max()
     if isinstance(problem, PoolProblem) and problem.mode == "max":
-        weights = checks.window_max_sets(problem).astype(np.float64)
-        return checks.scatter_windows(problem, weights) > 0
+        weights = ties.window_max_sets(problem.A_prev, problem.geometry).astype(np.float64)
+        return ties.scatter_windows(problem.A_prev.shape, problem.geometry, weights) > 0
     return None
 
 
@@ -696,7 +702,7 @@ def _fresh(problem: Any, rng: np.random.Generator) -> Any:
     amounts (so each window has the same maximal cells), and dA is drawn anew."""
     keep = _maximal_cells(problem)
     if keep is None or not _has_ties(problem):
-        return _randomized(problem, rng)
+        return randomized(problem, rng)
     fields = dict(problem.__dict__)
     name = "x" if isinstance(problem, WindowProblem) else "A_prev"
     values = problem.__dict__[name]
@@ -709,15 +715,15 @@ def _fresh(problem: Any, rng: np.random.Generator) -> Any:
 
 def _has_ties(problem: Any) -> bool:
     if isinstance(problem, PoolProblem) and problem.mode == "max":
-        return checks.has_ties(problem)
+        return ties.has_ties(problem.A_prev, problem.geometry)
     if isinstance(problem, WindowProblem):
         return int((problem.x == problem.x.max()).sum()) > 1
     return False
 
 
-def _passes(function: str, impl: Any, problem: Any, policy: str) -> bool:
+def _passes(recheck: Recheck, problem: Any, policy: str) -> bool:
     try:
-        checks.check(function, impl, problem, policy)
+        recheck(problem, policy)
     except ConformanceFailure:
         return False
     return True
@@ -727,7 +733,7 @@ def _passes(function: str, impl: Any, problem: Any, policy: str) -> bool:
 CONFIRMATIONS = 3
 
 
-def _tie_notes(failure: ConformanceFailure, impl: Any) -> list[str]:
+def _tie_notes(failure: ConformanceFailure, recheck: Recheck) -> list[str]:
     """Notes about ties, each verified on fresh random values with the same tie structure
     (and fresh upstream gradients), and printed only if it holds on every draw."""
     problem = failure.problem
@@ -739,8 +745,8 @@ def _tie_notes(failure: ConformanceFailure, impl: Any) -> list[str]:
     notes = []
     if isinstance(problem, PoolProblem):
         broken = [_break_ties(draw) for draw in draws]
-        if all(_passes(function, impl, draw, "torch") for draw in broken) and not any(
-            _passes(function, impl, draw, failure.policy) for draw in draws
+        if all(_passes(recheck, draw, "torch") for draw in broken) and not any(
+            _passes(recheck, draw, failure.policy) for draw in draws
         ):
             notes.append(
                 "this failure happens only at tied maxima: the same inputs with the ties broken "
@@ -748,9 +754,9 @@ def _tie_notes(failure: ConformanceFailure, impl: Any) -> list[str]:
             )
     followed = [
         policy
-        for policy in checks.TIE_POLICIES
+        for policy in ties.TIE_POLICIES
         if policy != failure.policy
-        and all(_passes(function, impl, draw, policy) for draw in [problem, *draws])
+        and all(_passes(recheck, draw, policy) for draw in [problem, *draws])
     ]
     followed_text = {
         "torch": "torch's rule (the whole gradient to the first maximum, row-major)",
@@ -770,7 +776,7 @@ def _tie_notes(failure: ConformanceFailure, impl: Any) -> list[str]:
 def _candidates(failure: ConformanceFailure) -> list[str]:
     """Every explanation the rules find for ``failure``, most specific first."""
     found: list[str] = []
-    for rule in (_from_exception, _from_shape, _from_models, _from_location):
+    for rule in (facts_from_exception, _from_shape, _from_models, _from_location):
         try:
             result = rule(failure)
         except Exception:  # noqa: BLE001 - a diagnosis is a bonus, never a crash
@@ -783,19 +789,33 @@ def _candidates(failure: ConformanceFailure) -> list[str]:
 _FACTS = ("timeout", "crash", "mutation")
 
 
-def explain(failure: ConformanceFailure, impl: Any, strict: bool = False) -> None:
+def explain(
+    failure: ConformanceFailure,
+    recheck: Recheck,
+    *,
+    candidates: Callable[[ConformanceFailure], list[str]] | None = None,
+    fresh: Callable[[Any, np.random.Generator], Any] | None = None,
+) -> None:
     """Fill ``failure.diagnosis`` and ``failure.notes`` (never raises).
+
+    ``recheck(problem, policy)`` runs the same check of the same implementation on another
+    problem (raising ConformanceFailure), to confirm a diagnosis on fresh values.
+    ``candidates(failure)`` lists the explanations of a failure, most specific first, and
+    ``fresh(problem, rng)`` draws new values of the same structure: the seed API's by default;
+    another profile passes its own (:mod:`refconv.conformance.apis`).
 
     A diagnosis is kept only when it is confirmed: the implementation, run again on fresh
     random values of the same shapes (the same tie structure for max pooling), fails with the
     same diagnosis. Otherwise the report states the facts alone.
     """
-    candidates = _candidates(failure)
-    diagnosis = candidates[0] if candidates else None
+    rules = candidates or _candidates
+    draw = fresh or _fresh
+    candidates_found = rules(failure)
+    diagnosis = candidates_found[0] if candidates_found else None
     if failure.kind in ("timeout", "crash"):  # running the code again could cost as much
         failure.diagnosis = diagnosis
         return
-    if candidates and failure.kind not in _FACTS:
+    if candidates_found and failure.kind not in _FACTS:
         # On a tiny shrunk input several explanations can coincide (all zeros...); fresh
         # values tell them apart. Kept: the first explanation of the fresh failure that also
         # explains the counterexample; none if the fresh draws do not fail alike.
@@ -803,15 +823,14 @@ def explain(failure: ConformanceFailure, impl: Any, strict: bool = False) -> Non
         diagnosis = None
         for _ in range(CONFIRMATIONS):
             try:
-                fresh = _fresh(failure.problem, rng)
-                checks.check(failure.function, impl, fresh, failure.policy, strict=strict)
+                recheck(draw(failure.problem, rng), failure.policy)
             except ConformanceFailure as again:
-                diagnosis = next((d for d in _candidates(again) if d in candidates), None)
+                diagnosis = next((d for d in rules(again) if d in candidates_found), None)
                 break
             except Exception:  # noqa: BLE001
                 break
     failure.diagnosis = diagnosis
     try:
-        failure.notes.extend(_tie_notes(failure, impl))
+        failure.notes.extend(_tie_notes(failure, recheck))
     except Exception:  # noqa: BLE001
         pass

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from refconv.conformance.checks import ConformanceFailure
+from refconv.conformance.guard import ConformanceFailure
 from refconv.conformance.tolerance import Mismatch
 
 __all__ = ["MAX_CHANNELS", "plot_failure", "plot_results", "require_matplotlib"]

@@ -20,24 +20,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.reporting import with_reporter
 from hypothesis.statistics import collector
 
-from refconv import SEED_FUNCTIONS, strategies
+from refconv.conformance import apis
 from refconv.conformance.calls import RemoteError
-from refconv.conformance.checks import (
-    DEFAULT_TIMEOUT,
-    ConformanceFailure,
-    check,
-    defines,
-)
-from refconv.conformance.corpus import corpus
-from refconv.conformance.diagnose import explain
-from refconv.problems import ConvProblem, PoolProblem
+from refconv.conformance.checks import check
+from refconv.conformance.guard import DEFAULT_TIMEOUT, ConformanceFailure, defines
 
 DEFAULT_MAX_EXAMPLES = 100
 #: Shrinking is budgeted in calls of the implementation, so that the minimal counterexample is
@@ -82,46 +74,9 @@ def _problem_key(problem: Any) -> bytes:
     return hashlib.sha256(pickle.dumps(problem, protocol=4)).digest()
 
 
-def _integer_inputs(problem: Any) -> st.SearchStrategy[Any]:
-    """Sometimes pass integer-valued input data as an integer array (the seed accepts ints).
-
-    Only the layer input is converted, never the upstream gradient: an implementation that
-    allocates its gradient with ``np.zeros_like(A_prev)`` then truncates it, a real bug.
-    """
-    if isinstance(problem, (ConvProblem, PoolProblem)):
-        A = problem.A_prev
-        if A.dtype.kind == "f" and np.all(np.isfinite(A)) and np.all(A == np.round(A)):
-            convert = st.booleans()
-
-            def build(as_int: bool) -> Any:
-                if not as_int:
-                    return problem
-                fields = dict(problem.__dict__)
-                fields["A_prev"] = A.astype(np.int64)
-                return type(problem)(**fields)
-
-            return convert.map(build)
-    return st.just(problem)
-
-
 def problem_strategy(function: str) -> st.SearchStrategy[Any]:
-    """Problems that exercise ``function`` (float64 data, no NaN: the seed API's domain)."""
-    # Shapes stay small: a plain-loop student implementation is checked in seconds, and
-    # shrinking a failure is quick. refconv's own property suite explores larger ones.
-    conv = {"max_batch": 2, "max_side": 6, "max_channels": 3, "max_f": 4, "max_pad": 2}
-    pool = {"max_batch": 2, "max_side": 6, "max_channels": 3, "max_f": 4}
-    base = {
-        "zero_pad": lambda: strategies.pad_problems(max_batch=2, max_side=5),
-        "conv_single_step": strategies.single_step_problems,
-        "conv_forward": lambda: strategies.conv_problems(**conv),
-        "conv_backward": lambda: strategies.conv_problems(**conv),
-        "pool_forward": lambda: strategies.pool_problems(**pool),
-        "pool_backward": lambda: strategies.pool_problems(**pool),
-        "create_mask_from_window": strategies.window_problems,
-        "distribute_value": strategies.distribute_problems,
-    }[function]()
-    # Real callers pass views too (Fortran order, negative strides, slices, read-only arrays).
-    return base.flatmap(_integer_inputs).flatmap(strategies.with_input_layout)
+    """The problems a check of ``function`` draws (its API profile's)."""
+    return apis.api_of(function).problems(function)
 
 
 @dataclass
@@ -266,8 +221,8 @@ def run_function(
 
     Parameters
     ----------
-    impl : object with the seed functions as attributes (module, namespace)
-    function : one of the eight seed function names
+    impl : object with the API's functions as attributes (module, namespace, isolated target)
+    function : a function of one of the API profiles (:mod:`refconv.conformance.apis`)
     max_examples : hypothesis example budget (shrinking comes on top)
     seed : fixes the random exploration for reproducible runs; None draws a fresh seed
     policy : tie policy, "torch", "subgradient" or "all"
@@ -293,7 +248,8 @@ def run_function(
         database = open_database(database)
     count = [0]
     first_failure = [0]
-    problems = strategy if strategy is not None else problem_strategy(function)
+    api = apis.api_of(function)
+    problems = strategy if strategy is not None else api.problems(function)
     # After the first failure every call is a shrink step. Past the budget only the problems
     # already seen failing run again (hypothesis replays its minimal one at the end); the
     # others count as passing, so the shrinker stops where the budget ends.
@@ -349,7 +305,7 @@ def run_function(
     corpus_failure: ConformanceFailure | None = None
     started = time.perf_counter()
     if use_corpus and strategy is None:
-        for problem in corpus(function):
+        for problem in api.corpus(function):
             count[0] += 1
             try:
                 judged(problem)
@@ -416,7 +372,12 @@ def run_function(
             statistics=statistics,
             advice=list(advice.values()),
         )
-    explain(failure, impl, strict=strict)
+    api.explain(
+        failure,
+        lambda problem, policy: check(
+            function, impl, problem, policy=policy, timeout=timeout, strict=strict
+        ),
+    )
     return FunctionResult(
         function,
         "fail",
@@ -461,17 +422,19 @@ def run_all(
     impl: Any,
     functions: list[str] | None = None,
     *,
+    api: str = "seed",
     workers: int = 1,
     loader: Callable[[], Any] | None = None,
     finished: Callable[[int, int], None] | None = None,
     **options: Any,
 ) -> list[FunctionResult]:
-    """:func:`run_function` for each seed function (all eight by default), in the seed's order.
+    """:func:`run_function` for each function of an API, in the API's order.
 
     Parameters
     ----------
-    impl : object with the seed functions as attributes
-    functions : the seed functions to check (default: all eight)
+    impl : object with the API's functions as attributes
+    functions : the functions to check (default: all of ``api``'s)
+    api : the API profile (:mod:`refconv.conformance.apis`) whose functions are the default
     workers : with N > 1, check the functions in up to N processes. The results are the same as
         a sequential run's (same verdicts and, for a given seed, counterexamples), in the same
         order; ``progress`` is not called (``finished`` is).
@@ -484,7 +447,7 @@ def run_all(
         :func:`open_database`, opened once per process (what workers need: a Redis connection
         must not be shared across processes); with spawned workers the options must pickle.
     """
-    names = list(SEED_FUNCTIONS) if functions is None else list(functions)
+    names = list(apis.get(api).functions) if functions is None else list(functions)
     workers = min(workers, len(names))
     if workers > 1:
         results = _run_in_processes(impl, names, workers, loader, finished, options)
@@ -500,7 +463,7 @@ def run_all(
     for r in results:
         if r.failure is None:
             continue
-        for helper in HELPERS.get(r.function, ()):
+        for helper in apis.api_of(r.function).helpers.get(r.function, ()):
             if helper in failed:
                 r.failure.notes.append(
                     f"{helper} fails too: if {r.function} uses it, that may be the cause"
@@ -586,20 +549,6 @@ def _check_in_worker(function: str) -> FunctionResult:
     return result
 
 
-#: Rough relative cost of checking each function (plain-loop implementations): the costliest are
-#: started first, so that N workers finish together (longest-processing-time-first scheduling).
-_COST = {
-    "conv_backward": 8,
-    "pool_backward": 7,
-    "conv_forward": 6,
-    "pool_forward": 5,
-    "zero_pad": 2,
-    "conv_single_step": 1,
-    "create_mask_from_window": 1,
-    "distribute_value": 1,
-}
-
-
 def _run_in_processes(
     impl: Any,
     names: list[str],
@@ -619,7 +568,9 @@ def _run_in_processes(
         initializer=_init_worker,
         initargs=initargs,
     ) as pool:
-        ordered = sorted(names, key=lambda name: -_COST.get(name, 0))
+        # The costliest first, so that N workers finish together (longest processing time
+        # first scheduling).
+        ordered = sorted(names, key=lambda name: -apis.api_of(name).cost.get(name, 0))
         futures = {pool.submit(_check_in_worker, name): name for name in ordered}
         try:
             for future in as_completed(futures):
@@ -635,11 +586,3 @@ def _run_in_processes(
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return [results[name] for name in names]
-
-
-#: Functions whose failure usually follows from a failing helper they call (notebook structure).
-HELPERS = {
-    "conv_forward": ("zero_pad", "conv_single_step"),
-    "conv_backward": ("zero_pad",),
-    "pool_backward": ("create_mask_from_window", "distribute_value"),
-}

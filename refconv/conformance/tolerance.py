@@ -30,6 +30,16 @@ import numpy as np
 SAFETY = 2.0
 
 
+def working_dtype(*arrays: np.ndarray) -> np.dtype:
+    """Precision an implementation is expected to keep: float32 only for all-float32 inputs."""
+    kinds = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    return (
+        np.dtype(np.float32)
+        if kinds and all(d == np.float32 for d in kinds)
+        else np.dtype(np.float64)
+    )
+
+
 def dot_bound(abs_magnitude: np.ndarray, n_terms: int, dtype: np.dtype | type) -> np.ndarray:
     """Elementwise bound ``SAFETY * n_terms * eps(dtype) * abs_magnitude``.
 
