@@ -1,4 +1,4 @@
-"""Hypothesis strategies that generate valid problems for the seed API and the functional API.
+"""Hypothesis strategies that generate valid problems for the seed, CS231n and functional APIs.
 
 Each strategy returns a :class:`hypothesis.strategies.SearchStrategy` of one of the problem
 dataclasses of :mod:`refconv.problems` (the arguments of one call plus, for the layer functions,
@@ -27,6 +27,9 @@ Every public name is importable from :mod:`refconv.strategies`; the modules grou
   ``count_include_pad``, ``divisor_override``, unbatched and empty-batch inputs), with
   :func:`has_empty_max_window`, and :func:`functional_configs`, which also draws *invalid* calls
   for the error-parity property;
+- :mod:`refconv.strategies.cs231n`: CS231n's naive layers (NCHW, rectangular kernels and
+  pools, strides that divide exactly as the assignment assumes), :func:`cs231n_conv_problems`
+  and :func:`cs231n_pool_problems`;
 - :mod:`refconv.strategies.mutants`: the mutations that make those invalid calls (one change of
   a valid call each);
 - ``refconv.strategies._values`` (private): argument validation, the value distributions
@@ -87,6 +90,7 @@ often each coverage category (e.g. ``"stride > f (gaps)"``, ``"A_prev: small_int
 
 from refconv.strategies._layouts import LAYOUTS, as_layout, with_input_layout
 from refconv.strategies._values import VALUE_KINDS, values
+from refconv.strategies.cs231n import cs231n_conv_problems, cs231n_pool_problems
 from refconv.strategies.functional import (
     avg_pool2d_problems,
     conv2d_problems,
@@ -124,6 +128,8 @@ __all__ = [
     "avg_pool2d_problems",
     "functional_configs",
     "has_empty_max_window",
+    "cs231n_conv_problems",
+    "cs231n_pool_problems",
     "LAYOUTS",
     "as_layout",
     "with_input_layout",

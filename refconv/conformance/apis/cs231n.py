@@ -4,7 +4,7 @@
 cache) -> (dx, dw, db)``, ``max_pool_forward_naive(x, pool_param) -> (out, cache)``,
 ``max_pool_backward_naive(dout, cache) -> dx``; NCHW, ``w`` of shape ``(F, C, HH, WW)``, ``b`` of
 shape ``(F,)``, caches ``(x, w, b, conv_param)`` and ``(x, pool_param)`` as the skeleton fixes
-them (README "The cs231n profile"). Problems come from :mod:`refconv._cs231n_strategies`;
+them (README "The cs231n profile"). Problems come from :mod:`refconv.strategies.cs231n`;
 expected values from the oracle's ``conv2d`` / ``max_pool2d``.
 
 Each backward is judged twice on every problem: fed the cache of the target's own forward (as
@@ -21,7 +21,6 @@ import numpy as np
 
 from refconv import functional as F
 from refconv import oracle
-from refconv._cs231n_strategies import cs231n_conv_problems, cs231n_pool_problems
 from refconv.conformance import ties
 from refconv.conformance.apis import Api
 from refconv.conformance.apis import cs231n_diagnoses as diagnoses
@@ -37,6 +36,7 @@ from refconv.conformance.guard import (
 )
 from refconv.conformance.tolerance import compare, dot_bound, working_dtype
 from refconv.problems import Cs231nConvProblem, Cs231nPoolProblem
+from refconv.strategies import cs231n_conv_problems, cs231n_pool_problems
 
 FUNCTIONS = (
     "conv_forward_naive",

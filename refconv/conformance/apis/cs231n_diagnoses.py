@@ -45,13 +45,26 @@ EMPTY_UNPAD = (
     "empty unpadding at pad 0: dx_pad[:, :, pad:-pad, pad:-pad] is empty when pad == 0; slice "
     "[pad:pad + H, pad:pad + W] instead"
 )
-BACKWARD_STRIDE_IGNORED_DX = (
-    "stride ignored in the backward pass: dx receives window (i, j) at (i, j), not at "
+BACKWARD_STRIDE_IGNORED = (
+    "stride ignored in the backward pass: window (i, j) starts at (i, j), not at "
     "(i * stride, j * stride)"
 )
-BACKWARD_STRIDE_IGNORED_DW = (
-    "stride ignored in the backward pass: dw reads window (i, j) at (i, j), not at "
-    "(i * stride, j * stride)"
+HW_SWAPPED = (
+    "height and width swapped: the result has shape (..., W, H) (x.shape unpacked as N, C, W, H?)"
+)
+LAST_WINDOW_MISSING = (
+    "the last output row or column stays zero: a loop stops one window early "
+    "(range(0, H + 2 * pad - HH, stride) needs + 1)"
+)
+POOL_MAX_NO_AXIS = (
+    "np.max(window) without axis=(2, 3): one maximum over every example and channel instead of "
+    "one per (n, c)"
+)
+POOL_SQUARE_OUTPUT = "the output is assumed square: W' computed like H' (from H and pool_height)"
+POOL_STRIDE_IS_SIZE = "the windows step by the pool size, not by the stride"
+TRUE_DIVISION = (
+    "an output size computed with / is a float in Python 3: use // (or int(...)), as in "
+    "H' = 1 + (H + 2 * pad - HH) // stride"
 )
 DX_ASSIGNED = (
     "windows overlap (stride < kernel) and dx was assigned (=), not accumulated (+=), where "
@@ -164,6 +177,26 @@ def _conv_forward_models(p: Cs231nConvProblem) -> list[Model]:
     ]
     if hh == ww:
         models.append((KERNEL_TRANSPOSED, lambda: F.conv2d(x, w.swapaxes(2, 3), b, **kwargs)))
+    if p.pad:
+        models.append((PADDING_ONE_SIDE, lambda: F.conv2d(_one_side(x, p.pad), w, b, p.stride)))
+    return models + _last_window_models(F.conv2d(x, w, b, **kwargs))
+
+
+def _one_side(x: np.ndarray, pad: int) -> np.ndarray:
+    """``x`` padded by ``2 * pad`` at the bottom and right only (copied into the top-left)."""
+    return np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))
+
+
+def _last_window_models(expected: np.ndarray) -> list[Model]:
+    """The right output with its last row, last column, or both left at zero."""
+    models = []
+    for rows, cols in ((True, False), (False, True), (True, True)):
+        out = expected.copy()
+        if rows:
+            out[:, :, -1, :] = 0
+        if cols:
+            out[:, :, :, -1] = 0
+        models.append((LAST_WINDOW_MISSING, lambda out=out: out))
     return models
 
 
@@ -205,17 +238,24 @@ def _conv_backward_models(p: Cs231nConvProblem, name: str) -> list[Model]:
     models: list[Model] = []
     if name == "dx":
         models += [
-            (BACKWARD_STRIDE_IGNORED_DX, lambda: _conv_backward_loops(p, stride_in_dx=False)["dx"]),
+            (BACKWARD_STRIDE_IGNORED, lambda: _conv_backward_loops(p, stride_in_dx=False)["dx"]),
             (DX_ASSIGNED, lambda: _conv_backward_loops(p, assign=True)["dx"]),
         ]
     if name == "dw":
         models += [
-            (BACKWARD_STRIDE_IGNORED_DW, lambda: _conv_backward_loops(p, stride_in_dw=False)["dw"]),
+            (BACKWARD_STRIDE_IGNORED, lambda: _conv_backward_loops(p, stride_in_dw=False)["dw"]),
             (
                 DW_LAST_EXAMPLE,
                 lambda: F.conv2d_backward(dout[-1:], x[-1:], w, b, **kwargs)[1],
             ),
         ]
+        if p.pad:
+            models.append(
+                (
+                    PADDING_ONE_SIDE,
+                    lambda: F.conv2d_backward(dout, _one_side(x, p.pad), w, b, p.stride)[1],
+                )
+            )
     flipped = w[:, :, ::-1, ::-1]
     models.append(
         (
@@ -240,9 +280,28 @@ def _nchw(a: np.ndarray) -> np.ndarray:
     return np.moveaxis(a, 3, 1)
 
 
+def _pool_windows_at(p: Cs231nPoolProblem, step: tuple[int, int]) -> np.ndarray:
+    """Max pooling with windows starting at ``(i * step[0], j * step[1])`` (clipped)."""
+    x = p.x.astype(np.float64)
+    out = np.zeros(p.out_shape)
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            hs, ws = i * step[0], j * step[1]
+            window = x[:, :, hs : hs + p.pool_height, ws : ws + p.pool_width]
+            out[:, :, i, j] = window.max(axis=(2, 3))  # raises on an empty window: no model
+    return out
+
+
 def _pool_forward_models(p: Cs231nPoolProblem) -> list[Model]:
     x = p.x.astype(np.float64)
-    return [(POOL_SIZES_SWAPPED, lambda: F.max_pool2d(x, (p.pool_width, p.pool_height), p.stride))]
+    kernel = (p.pool_height, p.pool_width)
+    expected = F.max_pool2d(x, kernel, p.stride)
+    return [
+        (POOL_SIZES_SWAPPED, lambda: F.max_pool2d(x, kernel[::-1], p.stride)),
+        (POOL_MAX_NO_AXIS, lambda: np.broadcast_to(expected.max(axis=(0, 1)), expected.shape)),
+        (POOL_STRIDE_IS_SIZE, lambda: _pool_windows_at(p, kernel)),
+        *_last_window_models(expected),
+    ]
 
 
 def _pool_backward_assign(p: Cs231nPoolProblem) -> np.ndarray:
@@ -255,9 +314,9 @@ def _pool_backward_assign(p: Cs231nPoolProblem) -> np.ndarray:
             for r in range(oh):
                 for q in range(ow):
                     window = x[i, k, r * s : r * s + ph, q * s : q * s + pw]
-                    dx[i, k, r * s : r * s + ph, q * s : q * s + pw] = (
-                        window == window.max()
-                    ) * dout[i, k, r, q]
+                    mask = np.zeros(window.shape)
+                    mask[np.unravel_index(np.argmax(window), window.shape)] = 1  # torch's rule
+                    dx[i, k, r * s : r * s + ph, q * s : q * s + pw] = mask * dout[i, k, r, q]
     return dx
 
 
@@ -331,6 +390,11 @@ def _from_shape(failure: ConformanceFailure) -> str | None:
     if actual is None:
         return None
     shape = tuple(actual.shape)
+    name = next(iter(failure.actual))
+    expected_shape = {"dx": p.x.shape, "dw": getattr(p, "w", p.x).shape}.get(name)
+    if expected_shape is not None and len(shape) == 4 and shape != tuple(expected_shape):
+        if shape == (*expected_shape[:2], expected_shape[3], expected_shape[2]):
+            return HW_SWAPPED
     if function == "conv_backward_naive":
         if "dx" in failure.actual and p.pad == 0 and 0 in shape:
             return EMPTY_UNPAD
@@ -342,6 +406,8 @@ def _from_shape(failure: ConformanceFailure) -> str | None:
         expected = p.out_shape
         if shape[2:] == expected[3:1:-1]:
             return OUT_SIZES_SWAPPED
+        if expected[2] != expected[3] and shape[2:] in ((expected[2],) * 2, (expected[3],) * 2):
+            return POOL_SQUARE_OUTPUT
         _, _, h, w = p.x.shape
         if function == "conv_forward_naive":
             (kh, kw), pad = p.w.shape[2:], p.pad
@@ -376,10 +442,20 @@ def _from_cache(failure: ConformanceFailure) -> str | None:
     return None
 
 
+def _from_exception(failure: ConformanceFailure) -> str | None:
+    text = str(failure.exception or "")
+    if "'float' object cannot be interpreted as an integer" in text or (
+        "slice indices must be integers" in text
+    ):
+        return TRUE_DIVISION
+    return None
+
+
 def candidates(failure: ConformanceFailure) -> list[str]:
     """Every explanation the rules find for ``failure``, most specific first."""
     found: list[str] = []
-    for rule in (_from_cache, diagnose.facts_from_exception, _from_shape, _from_models):
+    rules = (_from_cache, _from_exception, diagnose.facts_from_exception, _from_shape, _from_models)
+    for rule in rules:
         try:
             result = rule(failure)
         except Exception:  # noqa: BLE001 - a diagnosis is a bonus, never a crash

@@ -22,7 +22,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from refconv.problems import Cs231nConvProblem, Cs231nPoolProblem
-from refconv.strategies import VALUE_KINDS, values
+from refconv.strategies._values import VALUE_KINDS, values
 
 _Draw = Callable[[st.SearchStrategy[Any]], Any]
 
