@@ -427,9 +427,13 @@ class FunctionalProblem(_Problem):
         grad = self.grad_output if grad_output is None else grad_output
         return getattr(module, f"{self.op}_backward")(grad, *self.arrays_in, **kwargs)
 
+    def inputs_source(self) -> str:
+        """Python source of the call's arguments alone (arrays, ``kwargs``)."""
+        return super().python_source()
+
     def python_source(self) -> str:
         """Copy-pasteable reproduction: the arrays, then the refconv.functional call."""
-        source = super().python_source()
+        source = self.inputs_source()
         names = {"conv2d": "input, weight, bias", "conv_transpose2d": "input, weight, bias"}
         args = names.get(self.op, "input")
         return f"{source}\ny = refconv.functional.{self.op}({args}, **kwargs)"

@@ -94,7 +94,7 @@ def _serve(requests: int, responses: int, hello: dict) -> None:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-                        result = fn(*[value for _, value in args])
+                        result = fn(*wire.positional(args), **wire.keywords(args))
                 seconds = time.perf_counter() - started
                 kept[function] = result
                 answer = {"status": "returned", "value": wire.encode(result, out)}

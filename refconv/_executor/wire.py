@@ -405,3 +405,17 @@ def decode(node: Any, buffers: list, depth: int = 0, refs: Any = None) -> Any:
     if kind == "ref" and refs is not None:
         return refs(node.get("function"), node.get("index"))
     raise ProtocolError(f"unknown value kind {kind!r}")
+
+
+#: An argument whose name ends with this is passed by keyword (``("stride=", 2)``).
+KEYWORD = "="
+
+
+def positional(args: list[tuple[str, Any]]) -> list[Any]:
+    """The values of a call's ``(name, value)`` arguments that are passed by position."""
+    return [value for name, value in args if not name.endswith(KEYWORD)]
+
+
+def keywords(args: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The arguments passed by keyword, by name (``("stride=", 2)`` -> ``{"stride": 2}``)."""
+    return {name[: -len(KEYWORD)]: value for name, value in args if name.endswith(KEYWORD)}

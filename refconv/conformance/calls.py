@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refconv._executor.snapshots import snapshot, unchanged
-from refconv._executor.wire import clone_layout
+from refconv._executor.wire import clone_layout, keywords, positional
 
 
 @dataclass
@@ -58,7 +58,8 @@ class Implementation:
         raise NotImplementedError
 
     def invoke(self, function: str, args: list[tuple[str, Any]], timeout: float | None) -> Outcome:
-        """Call ``function`` on copies of the ``(name, value)`` arguments."""
+        """Call ``function`` on copies of the ``(name, value)`` arguments: positionally, except
+        those whose name ends with ``=`` (``("stride=", 2)``), passed by keyword."""
         raise NotImplementedError
 
     def kept(self, function: str, result: Any, index: int) -> Any:
@@ -155,7 +156,7 @@ class InProcess(Implementation):
             ):
                 warnings.simplefilter("ignore")  # the user's RuntimeWarnings are not our report
                 with _time_limit(timeout):
-                    outcome.value = fn(*[value for _, value in passed])
+                    outcome.value = fn(*positional(passed), **keywords(passed))
         except CallTimeout:
             outcome.timed_out = True
         except (Exception, SystemExit) as exc:  # noqa: B902 - user code may raise anything

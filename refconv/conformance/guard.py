@@ -141,6 +141,7 @@ def call(
     originals = dict(args)
     for name, value in outcome.mutated:
         original = originals.get(name)
+        name = name.removesuffix("=")  # a keyword argument (refconv._executor.wire.KEYWORD)
         raise ConformanceFailure(
             checked,
             "mutation",

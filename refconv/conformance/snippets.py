@@ -165,6 +165,10 @@ class Snippet:
 
     # -- calls
 
+    def problem_source(self) -> str:
+        """Python source that rebuilds the counterexample's arrays and scalars."""
+        return self.problem.python_source()
+
     def parameters(self) -> list[str]:
         """Lines that build the call's parameter objects from the problem's scalars."""
         if isinstance(self.problem, ConvProblem):
@@ -477,7 +481,7 @@ class Snippet:
                 "        signal.signal(signal.SIGALRM, on_alarm)",
                 "        signal.setitimer(signal.ITIMER_REAL, seconds)",
             ]
-        lines += ["", f"# refconv check (ties: {failure.policy}): {message}", p.python_source()]
+        lines += ["", f"# refconv check (ties: {failure.policy}): {message}", self.problem_source()]
         lines += self.parameters()
         lines += ["", *body]
         return "\n".join(lines).replace("\n\n\n\n", "\n\n\n").strip() + "\n"
