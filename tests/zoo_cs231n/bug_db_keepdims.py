@@ -1,0 +1,81 @@
+"""Zoo entry (CS231n): BUG in conv_backward_naive - db = np.sum(dout, axis=(0, 2, 3),
+keepdims=True) has shape (1, F, 1, 1) instead of b's shape (F,); values are right."""
+import numpy as np
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """Forward pass for a convolutional layer; returns (out, (x, w, b, conv_param))."""
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out = 1 + (H + 2 * pad - HH) // stride
+    W_out = 1 + (W + 2 * pad - WW) // stride
+
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+            for f in range(F):
+                out[:, f, i, j] = np.sum(window * w[f], axis=(1, 2, 3)) + b[f]
+    cache = (x, w, b, conv_param)
+    return out, cache
+
+
+def conv_backward_naive(dout, cache):
+    """Backward pass for a convolutional layer; returns (dx, dw, db)."""
+    x, w, b, conv_param = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out, W_out = dout.shape[2], dout.shape[3]
+
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad = np.zeros(x_pad.shape)
+    dw = np.zeros(w.shape)
+    db = np.sum(dout, axis=(0, 2, 3), keepdims=True)
+    for i in range(H_out):
+        for j in range(W_out):
+            hs, ws = i * stride, j * stride
+            window = x_pad[:, :, hs:hs + HH, ws:ws + WW]             # (N, C, HH, WW)
+            d = dout[:, :, i, j]                                      # (N, F)
+            dw += np.tensordot(d, window, axes=([0], [0]))            # (F, C, HH, WW)
+            dx_pad[:, :, hs:hs + HH, ws:ws + WW] += np.tensordot(d, w, axes=([1], [0]))
+    dx = dx_pad[:, :, pad:pad + H, pad:pad + W]
+    return dx, dw, db
+
+
+def max_pool_forward_naive(x, pool_param):
+    """Forward pass for a max-pooling layer; returns (out, (x, pool_param))."""
+    N, C, H, W = x.shape
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    H_out = 1 + (H - ph) // stride
+    W_out = 1 + (W - pw) // stride
+
+    out = np.zeros((N, C, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            out[:, :, i, j] = np.max(window, axis=(2, 3))
+    cache = (x, pool_param)
+    return out, cache
+
+
+def max_pool_backward_naive(dout, cache):
+    """Backward pass for a max-pooling layer; returns dx."""
+    x, pool_param = cache
+    N, C, H, W = x.shape
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    H_out, W_out = dout.shape[2], dout.shape[3]
+
+    dx = np.zeros(x.shape)
+    for i in range(H_out):
+        for j in range(W_out):
+            hs, ws = i * stride, j * stride
+            window = x[:, :, hs:hs + ph, ws:ws + pw].reshape(N, C, ph * pw)
+            idx = np.argmax(window, axis=2)                   # first maximum of each window
+            mask = np.zeros_like(window)
+            np.put_along_axis(mask, idx[:, :, None], 1.0, axis=2)
+            dx[:, :, hs:hs + ph, ws:ws + pw] += (mask * dout[:, :, i, j][:, :, None]).reshape(
+                N, C, ph, pw)
+    return dx
