@@ -19,18 +19,48 @@ from typing import Any
 import refconv
 from refconv import oracle
 
-SEED_FUNCTIONS = refconv.SEED_FUNCTIONS
+API_FUNCTIONS = refconv.API_FUNCTIONS
 DEFAULT_DATABASE = "none"
+#: What ``refconv check`` judges without a TARGET: refconv's own face of the API.
+DEFAULT_TARGETS: dict[str, str | None] = {
+    "seed": None,
+    "cs231n": "refconv.cs231n",
+    "functional": "refconv.functional",
+}
 
 
 def _functions(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in SEED_FUNCTIONS]
+    unknown = [name for name in names if _api_of(name) is None]
     if unknown or not names:
+        choices = "; ".join(f"{api}: {', '.join(f)}" for api, f in API_FUNCTIONS.items())
         raise argparse.ArgumentTypeError(
-            f"unknown function(s) {unknown or text!r}; choose from {', '.join(SEED_FUNCTIONS)}"
+            f"unknown function(s) {unknown or text!r}; choose from {choices}"
         )
     return names
+
+
+def _api_of(function: str) -> str | None:
+    return next((api for api, names in API_FUNCTIONS.items() if function in names), None)
+
+
+def _chosen_api(args: argparse.Namespace, scheme: Any) -> str | None:
+    """The API the options name: ``--api``, else that of ``--functions``, else the grading
+    file's; None when they leave it to detection. ValueError when they disagree."""
+    named = {}
+    if args.api:
+        named["--api"] = args.api
+    if args.functions:
+        owners = sorted({_api_of(name) for name in args.functions})
+        if len(owners) > 1:
+            raise ValueError(f"--functions: functions of several APIs ({', '.join(owners)})")
+        named["--functions"] = owners[0]
+    if scheme is not None and scheme.api is not None:
+        named["--grading"] = scheme.api
+    if len(set(named.values())) > 1:
+        said = ", ".join(f"{option} {api}" for option, api in named.items())
+        raise ValueError(f"the options name different APIs: {said}")
+    return next(iter(named.values()), None)
 
 
 def _positive_int(text: str) -> int:
@@ -62,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
         "check",
-        help="check an implementation of the seed API against torch",
+        help="check an implementation of the seed, CS231n or functional API against torch",
         description=(
-            "Check each seed function that TARGET defines against torch, black-box, with "
+            "Check each function of the API that TARGET defines against torch, black-box, with "
             "hypothesis-generated inputs; report the minimal counterexample of every failure."
         ),
     )
@@ -73,14 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default=None,
         help="a .py file, a .ipynb notebook, an importable module, or a folder of submissions "
-        "(default: refconv's own seed API)",
+        "(default: refconv's own implementation of the API)",
+    )
+    check.add_argument(
+        "--api",
+        choices=tuple(API_FUNCTIONS),
+        default=None,
+        help="the API TARGET implements: seed (the notebook's NHWC functions), cs231n "
+        "(conv_forward_naive...), functional (torch-like conv2d, max_pool2d...); default: "
+        "detected from the names TARGET defines",
     )
     check.add_argument(
         "--functions",
         type=_functions,
         default=None,
         metavar="NAMES",
-        help="comma-separated seed functions to check (default: all present)",
+        help="comma-separated functions of one API to check (default: all present)",
     )
     check.add_argument(
         "--max-examples",
@@ -114,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--strict",
         action="store_true",
-        help="fail behaviour outside the seed API's contract too (unknown mode, integer "
-        "input), instead of reporting it as advice",
+        help="fail behaviour outside the API's contract too (seed: unknown mode, integer "
+        "input; functional: typed arguments, empty batches), instead of reporting it as advice",
     )
     check.add_argument("--json", metavar="FILE", default=None, help="also write a JSON report")
     check.add_argument(
@@ -249,6 +287,7 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
     """Check one target; fill ``outcome`` with its ``document`` and ``plots`` (for the platform
     files, which :func:`main` writes whatever happens here), or the ``reason`` it failed."""
     try:
+        from refconv.conformance.apis import detect
         from refconv.conformance.isolation import IsolatedTarget
         from refconv.conformance.runner import open_database
         from refconv.conformance.session import CheckOptions, run_isolated_check
@@ -266,26 +305,35 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
         outcome["reason"] = f"the checker cannot run: {exc}"
         print(f"refconv check: {exc}", file=sys.stderr)
         return 2
-    options = CheckOptions(
-        functions=tuple(args.functions or SEED_FUNCTIONS),
-        max_examples=args.max_examples,
-        seed=args.seed,
-        policy=args.ties,
-        timeout=args.timeout,
-        strict=args.strict,
-        database=database if (args.workers or 1) == 1 else args.database,
-    )
+    settings = {
+        "max_examples": args.max_examples,
+        "seed": args.seed,
+        "policy": args.ties,
+        "timeout": args.timeout,
+        "strict": args.strict,
+        "database": database if (args.workers or 1) == 1 else args.database,
+    }
+    chosen = _chosen_api(args, scheme)
+    spec = args.target if args.target is not None else DEFAULT_TARGETS[chosen or "seed"]
+    names = tuple(name for functions in API_FUNCTIONS.values() for name in functions)
     try:
-        target = IsolatedTarget(args.target, config=_executor_config(args))
+        target = IsolatedTarget(spec, names=names, config=_executor_config(args))
     except TargetLoadError as exc:
-        print(f"refconv check: cannot load {args.target}: {exc}", file=sys.stderr)
-        document = {"target": args.target, "options": options.reported(), "error": str(exc)}
+        print(f"refconv check: cannot load {spec or 'refconv'}: {exc}", file=sys.stderr)
+        options = CheckOptions(api=chosen or "seed", **settings)
+        document = {"target": spec, "options": options.reported(), "error": str(exc)}
         outcome["document"] = {**document, "results": []}
         if args.json:
             _write_json(args.json, outcome["document"])
         if args.html:
             _write_html(args, [outcome["document"]], scheme)
         return 2
+    api = chosen or detect(target.functions).name
+    if chosen is None and args.target is not None:
+        target.notes.append(f"checked as the {api} API (detected from the names it defines)")
+    options = CheckOptions(
+        api=api, functions=tuple(args.functions or API_FUNCTIONS[api]), **settings
+    )
     workers = args.workers or 1
     progress = finished = None
     if sys.stderr.isatty():
@@ -304,7 +352,7 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
             # Spawned worker processes (macOS) start their own executor from the same spec;
             # each opens the database itself (a Redis connection must not cross processes).
             worker_loader=functools.partial(
-                IsolatedTarget, args.target, config=_executor_config(args), cwd=target.cwd
+                IsolatedTarget, spec, names=names, config=_executor_config(args), cwd=target.cwd
             ),
             progress=progress,
             finished=finished if workers > 1 else None,
@@ -442,6 +490,10 @@ def _usage_error(args: argparse.Namespace) -> str | None:
         python = Path(args.python).expanduser()
         if not python.is_file() or not os.access(python, os.X_OK):
             return f"--python {args.python}: not an executable file"
+    try:
+        _chosen_api(args, None)
+    except ValueError as exc:
+        return str(exc)
     if args.target is not None and not args.target.strip():
         return "target: empty; expected a .py file, a .ipynb notebook, a module or a folder"
     return None
@@ -527,6 +579,11 @@ def _check(args: argparse.Namespace) -> int:
             scheme = load_scheme(args.grading)
         except (OSError, TypeError, ValueError) as exc:
             problem = f"--grading: {exc}"
+    if problem is None:
+        try:
+            _chosen_api(args, scheme)
+        except ValueError as exc:
+            problem = str(exc)
     if problem is None and args.plot and not _plotting_available():
         problem = "--plot needs matplotlib"  # before the checks: a run must not lose its pictures
     if problem is not None:

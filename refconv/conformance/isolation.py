@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refconv import SEED_FUNCTIONS
+from refconv import API_FUNCTIONS
 from refconv._executor import wire
 from refconv._executor.loader import TargetLoadError
 from refconv.conformance.calls import Implementation, Outcome, rebuild_exception
@@ -305,7 +305,7 @@ class IsolatedTarget(Implementation):
     Parameters
     ----------
     spec : a ``.py`` file, a ``.ipynb`` notebook, or a module name; None for refconv itself
-    names : the functions looked for
+    names : the functions looked for (default: those of every API)
     config : how executors are started
     cwd : where module names and relative paths are resolved (default: the working directory)
 
@@ -316,7 +316,7 @@ class IsolatedTarget(Implementation):
     def __init__(
         self,
         spec: str | os.PathLike[str] | None,
-        names: tuple[str, ...] = SEED_FUNCTIONS,
+        names: tuple[str, ...] = tuple(n for group in API_FUNCTIONS.values() for n in group),
         config: ExecutorConfig | None = None,
         cwd: str | None = None,
     ) -> None:

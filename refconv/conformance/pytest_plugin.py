@@ -19,12 +19,18 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("refconv", "refconv conformance check of a seed-API implementation")
+    group = parser.getgroup("refconv", "refconv conformance check of an implementation")
     group.addoption(
         "--refconv-target",
         default=None,
         metavar="PATH",
         help="a .py/.ipynb file or module name to check against the oracle",
+    )
+    group.addoption(
+        "--refconv-api",
+        default=None,
+        choices=("seed", "cs231n", "functional"),
+        help="the API the target implements (default: detected from the names it defines)",
     )
     group.addoption(
         "--refconv-ties",
@@ -63,7 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--refconv-strict",
         action="store_true",
-        help="fail behaviour outside the seed API's contract instead of reporting advice",
+        help="fail behaviour outside the API's contract instead of reporting advice",
     )
     group.addoption(
         "--refconv-speed",
@@ -175,8 +181,12 @@ class RefconvItem(pytest.Item):
         if result.status == "error":
             raise RefconvCheckFailed(result.message)
         if result.status == "fail":
-            has_forward = self.function.replace("backward", "forward") in target.functions
-            raise RefconvCheckFailed(failure_text(result, target.repro_loader(), has_forward))
+            from refconv.conformance.apis import api_of
+
+            has_forward = api_of(self.function).has_forward(target.functions)
+            loader = target.repro_loader()
+            text = failure_text(result, loader, has_forward.get(self.function, True))
+            raise RefconvCheckFailed(text)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, RefconvCheckFailed):
@@ -189,9 +199,12 @@ class RefconvItem(pytest.Item):
 
 class RefconvCollector(pytest.Collector):
     def collect(self) -> list[pytest.Item]:
-        from refconv import SEED_FUNCTIONS
+        from refconv.conformance import apis
 
-        return [RefconvItem.from_parent(self, name=name, function=name) for name in SEED_FUNCTIONS]
+        chosen = self.config.getoption("refconv_api")
+        target = self.config._refconv_target  # type: ignore[attr-defined]
+        api = apis.get(chosen) if chosen else apis.detect(target.functions)
+        return [RefconvItem.from_parent(self, name=n, function=n) for n in api.functions]
 
 
 def pytest_collection_modifyitems(

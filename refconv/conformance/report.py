@@ -89,6 +89,7 @@ def text_report(
 ) -> str:
     lines = [
         f"refconv check {target}  ("
+        + (f"api: {options['api']}, " if options.get("api") else "")
         + (f"oracle: {options['oracle']}, " if options.get("oracle") else "")
         + f"ties: {options['policy']}, seed: {options['seed']}, "
         f"up to {options['max_examples']} examples per function)"

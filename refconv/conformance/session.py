@@ -18,6 +18,7 @@ from typing import Any
 
 import refconv
 from refconv import oracle
+from refconv.conformance import apis
 from refconv.conformance.report import json_report, text_report
 from refconv.conformance.runner import FunctionResult, run_all
 
@@ -26,9 +27,11 @@ from refconv.conformance.runner import FunctionResult, run_all
 class CheckOptions:
     """What a check is asked to do (the command line's options; README "refconv check").
 
-    ``functions`` None checks all eight seed functions (those absent are ``missing``).
+    ``api`` names the API profile (:mod:`refconv.conformance.apis`); ``functions`` None checks
+    all of its functions (those absent are ``missing``).
     """
 
+    api: str = "seed"
     functions: tuple[str, ...] | None = None
     max_examples: int = 100
     seed: int = 0
@@ -40,6 +43,7 @@ class CheckOptions:
     def reported(self) -> dict[str, Any]:
         """The options as the reports print them (``"options"`` of the JSON)."""
         return {
+            "api": self.api,
             "policy": self.policy,
             "seed": self.seed,
             "max_examples": self.max_examples,
@@ -110,6 +114,7 @@ def _run(
     return run_all(
         impl,
         names,
+        api=options.api,
         workers=workers,
         loader=worker_loader,
         finished=finished,
@@ -147,8 +152,8 @@ def run_check(
     impl : the implementation (an ``Implementation``, or a namespace checked in this process)
     name : how the reports name the target
     loader : Python source binding ``impl`` in the repro snippets
-    present : the seed functions the target defines (a backward's snippet builds its cache
-        with the target's own forward when that is present)
+    present : the functions the target defines (a backward's snippet builds its cache with
+        the target's own forward when that is present)
     notes : facts about loading the target, printed above the table
     context : extra top-level JSON entries (versions, isolation)
     isolation : one-line summary of the isolation reached, for the text report
@@ -158,10 +163,7 @@ def run_check(
     names = list(options.functions) if options.functions is not None else None
     with _oracle_single_threaded():
         results = _run(impl, names, options, workers, worker_loader, progress, finished, target_key)
-    has_forward = {
-        "conv_backward": "conv_forward" in present,
-        "pool_backward": "pool_forward" in present,
-    }
+    has_forward = apis.get(options.api).has_forward(present)
     reported = options.reported()
     text = text_report(name, results, reported, loader, has_forward, list(notes), isolation)
     document = json.loads(

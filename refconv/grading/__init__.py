@@ -68,6 +68,7 @@ def grade(
     strict: bool = False,
     timeout: float = 10.0,
     oracle: str | None = None,
+    api: str | None = None,
 ) -> Grade:
     """Check ``target`` and score it.
 
@@ -79,7 +80,8 @@ def grade(
         in the confined executor, like ``refconv check``; a namespace's functions already run
         in *this* process and are called here (not isolated: pass the notebook's file to
         isolate it).
-    functions : the seed functions to check (default: those in ``points``, else all eight)
+    functions : the functions to check, of one API (default: those in ``points``, else all
+        of the API's)
     points : points per function (default: the scheme's; else one per defined function)
     scheme : a :class:`Scheme` (e.g. ``load_scheme("grading.toml")``); ``points`` overrides
         its points
@@ -87,23 +89,32 @@ def grade(
     max_examples, ties, strict, timeout : as ``refconv check``'s options
     oracle : "torch", "numpy" or "auto" (default: ``$REFCONV_ORACLE``, else auto), as
         ``refconv check --oracle``
+    api : "seed", "cs231n" or "functional" (default: the API of ``functions`` or ``points``,
+        else detected from the names the target defines), as ``refconv check --api``
 
     Raises
     ------
     ValueError, TypeError : a bad argument, before any check runs
     refconv.conformance.target.TargetLoadError : a file or module that cannot be loaded
     """
-    from refconv import SEED_FUNCTIONS
+    from refconv import API_FUNCTIONS
 
     scheme = scheme or Scheme()
     if points is not None:
         scheme = dataclasses.replace(scheme, points=dict(points))
     names = tuple(functions) if functions is not None else tuple(scheme.functions or ())
-    unknown = [n for n in names if n not in SEED_FUNCTIONS]
+    every = tuple(name for group in API_FUNCTIONS.values() for name in group)
+    unknown = [n for n in names if n not in every]
     if unknown:
-        raise ValueError(
-            f"functions: unknown {unknown[0]!r}; expected some of " + ", ".join(SEED_FUNCTIONS)
-        )
+        raise ValueError(f"functions: unknown {unknown[0]!r}; expected some of " + ", ".join(every))
+    if api is not None and api not in API_FUNCTIONS:
+        raise ValueError(f"api: {api!r}; expected one of " + ", ".join(API_FUNCTIONS))
+    owners = {a for a, group in API_FUNCTIONS.items() if names and set(names) <= set(group)}
+    if names and not owners:
+        raise ValueError(f"functions: {', '.join(names)} belong to several APIs")
+    if api is not None and owners and api not in owners:
+        raise ValueError(f"api: {api!r}, but the functions are {next(iter(owners))}'s")
+    api = api or next(iter(owners), None)
     if ties not in ("torch", "subgradient", "all"):
         raise ValueError(f"ties: {ties!r}; expected 'torch', 'subgradient' or 'all'")
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
@@ -116,6 +127,7 @@ def grade(
 
     oracles.select(oracle)
 
+    from refconv.conformance.apis import detect
     from refconv.conformance.session import (
         CheckOptions,
         run_check,
@@ -123,17 +135,18 @@ def grade(
         versions,
     )
 
-    options = CheckOptions(
-        functions=names or None,
-        max_examples=max_examples,
-        seed=seed,
-        policy=ties,
-        timeout=timeout,
-        strict=strict,
-    )
+    settings = {
+        "functions": names or None,
+        "max_examples": max_examples,
+        "seed": seed,
+        "policy": ties,
+        "timeout": timeout,
+        "strict": strict,
+    }
     if not isinstance(target, str | os.PathLike):
         namespace = types.SimpleNamespace(**target) if isinstance(target, Mapping) else target
-        present = [n for n in SEED_FUNCTIONS if callable(getattr(namespace, n, None))]
+        present = [n for n in every if callable(getattr(namespace, n, None))]
+        options = CheckOptions(api=api or detect(present).name, **settings)
         run = run_check(
             namespace,
             getattr(namespace, "__name__", "<namespace>"),
@@ -145,7 +158,8 @@ def grade(
     else:
         from refconv.conformance.isolation import IsolatedTarget
 
-        with IsolatedTarget(str(target)) as isolated:
+        with IsolatedTarget(str(target), names=every) as isolated:
+            options = CheckOptions(api=api or detect(isolated.functions).name, **settings)
             run = run_isolated_check(isolated, options)
     result = score(run.document, scheme)
     return Grade(result.total, result.max_total, result.functions, run.text, run.document, result)

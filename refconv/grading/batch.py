@@ -41,6 +41,8 @@ def check_options(args: Any) -> list[str]:
         options.append("--strict")
     if args.functions:
         options += ["--functions", ",".join(args.functions)]
+    if args.api:
+        options += ["--api", args.api]
     return options
 
 

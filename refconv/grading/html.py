@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from refconv import SEED_FUNCTIONS
+from refconv import API_FUNCTIONS, SEED_FUNCTIONS
 from refconv.grading._files import atomic_write
 from refconv.grading.scheme import FunctionScore, Scheme, Score, score
 
@@ -199,7 +199,8 @@ def _columns(documents: Sequence[Mapping[str, Any]], scheme: Scheme) -> list[str
     if scheme.functions is not None:
         return scheme.functions
     seen = {name for document in documents for name in _results(document)}
-    return [name for name in SEED_FUNCTIONS if name in seen] or list(SEED_FUNCTIONS)
+    every = [name for names in API_FUNCTIONS.values() for name in names]
+    return [name for name in every if name in seen] or list(SEED_FUNCTIONS)
 
 
 def _number(value: float) -> str:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refconv import SEED_FUNCTIONS
+from refconv import API_FUNCTIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,8 +50,8 @@ else:  # pragma: no cover - Python 3.10
 #: Where counterexamples may be shown: now, after the deadline, never.
 VISIBILITIES = ("show", "after_deadline", "never")
 
-#: The functions whose values are gradients (their class is "backward values").
-BACKWARD_FUNCTIONS = ("conv_backward", "pool_backward")
+#: Every function of every API, in the APIs' order.
+_FUNCTIONS = tuple(name for names in API_FUNCTIONS.values() for name in names)
 
 CREDIT_CLASSES = ("forward_values", "backward_values", "contract")
 _KEYS = ("seed", "counterexamples", "points", "credit")
@@ -83,12 +83,18 @@ class Scheme:
             if not self.points:
                 raise ValueError("points: empty; name at least one function")
             for name, value in self.points.items():
-                if name not in SEED_FUNCTIONS:
+                if name not in _FUNCTIONS:
                     raise ValueError(
                         f"points: unknown function {name!r}; expected one of "
-                        + ", ".join(SEED_FUNCTIONS)
+                        + ", ".join(_FUNCTIONS)
                     )
                 _check_number(f"points.{name}", value)
+            if self.api is None:
+                raise ValueError(
+                    "points: functions of several APIs ("
+                    + ", ".join(sorted(self.points))
+                    + "); a grading file grades one API"
+                )
         for name, value in self.credit.items():
             if name not in CREDIT_CLASSES:
                 raise ValueError(
@@ -114,14 +120,23 @@ class Scheme:
 
     @property
     def functions(self) -> list[str] | None:
-        """The functions to check (those given points, in the seed API's order), or None."""
+        """The functions to check (those given points, in their API's order), or None."""
         if self.points is None:
             return None
-        return [name for name in SEED_FUNCTIONS if name in self.points]
+        return [name for name in _FUNCTIONS if name in self.points]
+
+    @property
+    def api(self) -> str | None:
+        """The API whose functions ``points`` names (None without points, or for a mix)."""
+        if self.points is None:
+            return None
+        owners = {api for api, names in API_FUNCTIONS.items() if set(self.points) <= set(names)}
+        return next(iter(owners), None)
 
     def shares(self, function: str) -> dict[str, float]:
         """A function's property classes and the share of its points each carries."""
-        values = "backward_values" if function in BACKWARD_FUNCTIONS else "forward_values"
+        # a backward's values are gradients (every API names its backward functions so)
+        values = "backward_values" if "backward" in function else "forward_values"
         weights = {values: self._weight(values), "contract": self._weight("contract")}
         total = sum(weights.values())
         return {name: weight / total for name, weight in weights.items() if weight > 0}
@@ -225,9 +240,7 @@ def score(document: Mapping[str, Any], scheme: Scheme | None = None) -> Score:
     if scheme.points is not None:
         names = scheme.functions or []
     else:
-        names = [
-            n for n in SEED_FUNCTIONS if results.get(n, {}).get("status", "missing") != "missing"
-        ]
+        names = [n for n, r in results.items() if r.get("status", "missing") != "missing"]
     functions = []
     for name in names:
         result = results.get(name)

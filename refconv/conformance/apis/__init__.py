@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from refconv import API_FUNCTIONS
 from refconv.conformance.guard import Check, Recheck
 
 
@@ -73,7 +74,7 @@ class Api:
         return {backward: forward in present for backward, forward in self.forwards.items()}
 
 
-API_NAMES: tuple[str, ...] = ("seed", "cs231n", "functional")
+API_NAMES: tuple[str, ...] = tuple(API_FUNCTIONS)
 
 
 def _load() -> dict[str, Api]:
@@ -103,7 +104,7 @@ def get(name: str) -> Api:
 
 def all_functions() -> tuple[str, ...]:
     """Every function of every profile (what a target is searched for before detection)."""
-    return tuple(f for name in API_NAMES for f in apis()[name].functions)
+    return tuple(f for name in API_NAMES for f in API_FUNCTIONS[name])
 
 
 def api_of(function: str) -> Api:
@@ -118,15 +119,10 @@ def detect(present: Iterable[str]) -> Api:
     """The profile of a target that defines the functions ``present``.
 
     The profile with the most functions present wins (the seed on a tie, then the order of
-    :data:`API_NAMES`); ValueError when the target defines no function of any profile.
+    :data:`API_NAMES`); the seed when the target defines none (all its functions are then
+    reported missing).
     """
     present = set(present)
-    counts = {name: len(present & set(apis()[name].functions)) for name in API_NAMES}
+    counts = {name: len(present & set(API_FUNCTIONS[name])) for name in API_NAMES}
     best = max(API_NAMES, key=lambda name: counts[name])  # first of the maxima: seed first
-    if counts[best] == 0:
-        raise ValueError(
-            "the target defines no function of any API (looked for: "
-            + "; ".join(f"{name}: {', '.join(apis()[name].functions)}" for name in API_NAMES)
-            + ")"
-        )
     return apis()[best]

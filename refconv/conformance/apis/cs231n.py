@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from refconv import API_FUNCTIONS, oracle
 from refconv import functional as F
-from refconv import oracle
 from refconv.conformance import ties
 from refconv.conformance.apis import Api
 from refconv.conformance.apis import cs231n_diagnoses as diagnoses
@@ -38,12 +38,7 @@ from refconv.conformance.tolerance import compare, dot_bound, working_dtype
 from refconv.problems import Cs231nConvProblem, Cs231nPoolProblem
 from refconv.strategies import cs231n_conv_problems, cs231n_pool_problems
 
-FUNCTIONS = (
-    "conv_forward_naive",
-    "conv_backward_naive",
-    "max_pool_forward_naive",
-    "max_pool_backward_naive",
-)
+FUNCTIONS = API_FUNCTIONS["cs231n"]
 
 FORWARDS = {
     "conv_backward_naive": "conv_forward_naive",

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from refconv import API_FUNCTIONS, oracle
 from refconv import functional as F
-from refconv import oracle
 from refconv._windows import output_length
 from refconv.conformance import diagnose
 from refconv.conformance.apis import Api
@@ -45,7 +45,7 @@ from refconv.conformance.tolerance import dot_bound, working_dtype
 from refconv.problems import FUNCTIONAL_OPS, FunctionalProblem
 from refconv.strategies import functional_configs, has_empty_max_window
 
-FUNCTIONS = tuple(name for op in FUNCTIONAL_OPS for name in (op, f"{op}_backward"))
+FUNCTIONS = API_FUNCTIONS["functional"]
 
 #: The integer parameters of each op (an int or a pair of ints; padding may be a string).
 _INT_PARAMETERS = ("stride", "padding", "dilation", "groups", "output_padding", "kernel_size")
