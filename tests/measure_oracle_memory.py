@@ -297,9 +297,11 @@ def run_margin(n: int) -> str:
     import numpy as np
 
     from refconv import oracle, strategies
-    from refconv.conformance import checks
+    from refconv.conformance import ties
+    from refconv.conformance.apis import seed as checks
     from refconv.conformance.runner import problem_strategy
-    from refconv.conformance.tolerance import dot_bound
+    from refconv.conformance.tolerance import dot_bound, working_dtype
+    from refconv.conv import conv2d_backward
 
     def as64(*arrays: Any) -> list[Any]:
         return [np.asarray(a, dtype=np.float64) for a in arrays]
@@ -316,16 +318,17 @@ def run_margin(n: int) -> str:
         if problem.mode == "max" and A.dtype == np.longdouble:
             # the core's max-pool backward sums in float64 (bincount): route dA to each window's
             # first maximum (torch's rule) and add in extended precision instead
-            weights = checks.first_maximum(checks.window_max_sets(problem)).astype(A.dtype)
+            max_sets = ties.window_max_sets(problem.A_prev, problem.geometry)
+            weights = ties.first_maximum(max_sets).astype(A.dtype)
             weights *= dA[:, :, :, None, None, :]
             out = np.zeros(A.shape, dtype=A.dtype)
-            for k, index in checks._pool_geometry(problem).offsets():
+            for k, index in problem.geometry.offsets():
                 out[index] += weights[:, :, :, k // problem.f, k % problem.f, :]
             return [out]
         return [backend.pool_backward(dA, A, problem.f, problem.stride, problem.mode)]
 
     def bounds(problem: Any, function: str) -> list[Any]:
-        """The checker's allowed error per output (as in refconv.conformance.checks)."""
+        """The checker's allowed error per output (as in refconv.conformance.apis.seed)."""
         if function == "conv_forward":
             with oracle.using("numpy"):
                 return [checks._conv_expected_forward(problem)[1]]
@@ -335,9 +338,9 @@ def run_margin(n: int) -> str:
         if function == "pool_backward":
             return [checks._pool_backward_bound(problem)]
         A, W, dZ = as64(problem.A_prev, problem.W, problem.dZ)
-        geometry = checks._conv_geometry(problem)
-        dx_mag, dw_mag, db_mag = checks.conv2d_backward(np.abs(dZ), np.abs(A), np.abs(W), geometry)
-        dtype = checks._eps_dtype(problem.A_prev, problem.W, problem.b, problem.dZ)
+        geometry = problem.geometry
+        dx_mag, dw_mag, db_mag = conv2d_backward(np.abs(dZ), np.abs(A), np.abs(W), geometry)
+        dtype = working_dtype(problem.A_prev, problem.W, problem.b, problem.dZ)
         f, c_out = W.shape[0], W.shape[3]
         positions = int(np.prod(problem.out_shape[:3]))
         return [

@@ -17,10 +17,12 @@ import pytest
 from hypothesis import strategies as st
 
 import refconv
+from refconv.conformance.apis.seed import _conv_expected_forward
 from refconv.conformance.isolation import IsolatedTarget
-from refconv.conformance.report import _allowed_error, repro_snippet
 from refconv.conformance.runner import run_function
+from refconv.conformance.snippets import repro_snippet
 from refconv.conformance.target import load_target
+from refconv.conformance.tolerance import dot_bound
 from refconv.problems import ConvProblem, PadProblem, PoolProblem, array_source
 
 ZOO = Path(__file__).parent / "zoo"
@@ -115,7 +117,8 @@ def test_value_failure_with_tolerance_prints_the_largest_difference_where_and_th
     literal = r"expected_Z = np\.array\(\[[^\n]*\], dtype=np\.float64\)\.reshape\(\([\d, ]+\)\)\n"
     assert re.search(literal, snippet), snippet
     # the snippet's tolerance is the checker's
-    bound = _allowed_error("conv_forward", p)["Z"]
+    bound = _conv_expected_forward(p)[1]
+    assert np.array_equal(bound, failure.bounds["Z"])
     assert bound[failure.mismatch.index] == failure.mismatch.bound
     assert f"allowed |error| there {bound[index]:.3g})" in done.stdout
 
@@ -139,7 +142,8 @@ def test_distribute_value_snippet_keeps_the_last_line_a_number():
     actual = target.namespace.distribute_value(p.dz, p.shape)
     done = reproduce(target, failure)
     assert np.isclose(float(done.stdout.split("=")[-1]), np.abs(actual - expected).max())
-    bound = _allowed_error("distribute_value", p)["a"]
+    bound = dot_bound(np.full(p.shape, abs(p.dz) / (p.shape[0] * p.shape[1])), 2, np.float64)
+    assert np.array_equal(bound, failure.bounds["a"])
     assert bound[failure.mismatch.index] == failure.mismatch.bound
 
 

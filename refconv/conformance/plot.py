@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from refconv.conformance.apis import api_of
 from refconv.conformance.guard import ConformanceFailure
 from refconv.conformance.tolerance import Mismatch
 
@@ -93,17 +94,28 @@ def _badness(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
 
 
 def _rows(
-    name: str, expected: np.ndarray, actual: np.ndarray, mismatch: Mismatch | None
+    name: str,
+    expected: np.ndarray,
+    actual: np.ndarray,
+    mismatch: Mismatch | None,
+    layout: str = "NHWC",
 ) -> tuple[list[_Row], str | None]:
-    """The slices of one output to draw, and a note when some channels are left out."""
+    """The slices of one output to draw, and a note when some channels are left out.
+
+    4-D arrays of an NCHW API are drawn as the same (H, W) slices, labelled in NCHW.
+    """
     # Only the output the mismatch was reported in knows where its worst entry is.
     index = mismatch.index if mismatch is not None and mismatch.name == name else None
+    nchw = layout == "NCHW" and expected.ndim == 4
+    if nchw:
+        expected, actual = np.moveaxis(expected, 1, 3), np.moveaxis(actual, 1, 3)
+        index = None if index is None else (index[0], index[2], index[3], index[1])
     e, a = expected, actual
-    if e.ndim == 4 and name in BIAS_OUTPUTS:
+    if e.ndim == 4 and name in BIAS_OUTPUTS and not nchw:
         worst = (0, index[3]) if index is not None else None
         label, where = f"{name}[0, 0, 0, :]", "all channels"
         return [_Row(name, label, where, e.reshape(1, -1), a.reshape(1, -1), worst)], None
-    if e.ndim == 4 and name in KERNEL_OUTPUTS:
+    if e.ndim == 4 and name in KERNEL_OUTPUTS and not nchw:
         pairs = list(itertools.product(range(e.shape[2]), range(e.shape[3])))
         must = pairs.index((index[2], index[3])) if index is not None else None
         bad = _badness(e, a).max(axis=(0, 1))
@@ -140,7 +152,7 @@ def _rows(
             rows.append(
                 _Row(
                     name,
-                    f"{name}[{prefix}:, :, {c}]",
+                    f"{name}[{sample}, {c}, :, :]" if nchw else f"{name}[{prefix}:, :, {c}]",
                     f"sample {sample}, channel {c}",
                     e[sample, :, :, c],
                     a[sample, :, :, c],
@@ -321,7 +333,8 @@ def plot_failure(failure: ConformanceFailure, path: str | Path) -> bool:
     rows: list[_Row] = []
     notes: list[str] = []
     for name, expected, actual in outputs:
-        drawn, note = _rows(name, expected, actual, failure.mismatch)
+        layout = api_of(failure.function).layout
+        drawn, note = _rows(name, expected, actual, failure.mismatch, layout)
         rows += drawn
         if note:
             notes.append(f"{name}: {note}")

@@ -80,6 +80,7 @@ _KIND_CATEGORIES = {
     "mutation": "modifies its inputs (no diagnosis)",
     "timeout": "does not finish in time (no diagnosis)",
     "crash": "the process crashed (no diagnosis)",
+    "parity": "accepts a call torch rejects (no diagnosis)",
 }
 LOAD_ERROR_CATEGORY = "the submission could not be loaded"
 NOTHING_DEFINED_CATEGORY = "the submission defines none of the checked functions"
@@ -253,17 +254,28 @@ def _as_array(value: Any) -> np.ndarray | None:
     return array if array.dtype.kind in "biuf" else None
 
 
+def _layout(function: Any) -> str:
+    """The layout of a function's 4-D arrays (its API profile's), NHWC when unknown."""
+    from refconv.conformance.apis import api_of
+
+    try:
+        return api_of(str(function)).layout
+    except ValueError:
+        return "NHWC"
+
+
 def _grid(array: np.ndarray) -> str:
     with np.printoptions(precision=6, suppress=True, linewidth=100, threshold=SMALL_ARRAY + 1):
         return np.array2string(array, separator=" ")
 
 
-def format_value(name: str, value: Any) -> str:
+def format_value(name: str, value: Any, layout: str = "NHWC") -> str:
     """A counterexample's input or output as text.
 
     Parameters
     ----------
     name : the value's name (labels the slices of a 4-D array)
+    layout : "NHWC" or "NCHW", the API's layout of 4-D arrays
     value : as in the JSON document: a nested list for an array (null for NaN or infinity),
         else a scalar or a string
 
@@ -279,6 +291,13 @@ def format_value(name: str, value: Any) -> str:
     head = f"shape {tuple(array.shape)}, {array.dtype}"
     if array.size > SMALL_ARRAY:
         return f"{head} ({array.size} entries: see the repro)"
+    if array.ndim == 4 and layout == "NCHW":
+        slices = [
+            f"{name}[{i}, {c}, :, :] =\n{_grid(array[i, c])}"
+            for i in range(array.shape[0])
+            for c in range(array.shape[1])
+        ]
+        return head + "\n" + "\n".join(slices)
     if array.ndim == 4:
         slices = [
             f"{name}[{i}, :, :, {c}] =\n{_grid(array[i, :, :, c])}"
@@ -501,6 +520,7 @@ def _failure(
         items = "".join(f"<li>{_e(n)}</li>" for n in notes)
         out.append(f"<dt>Notes</dt><dd><ul>{items}</ul></dd>")
     example = result.get("counterexample")
+    layout = _layout(result.get("function"))
     if isinstance(example, dict):
         out.append(
             f"<dt>Counterexample</dt><dd><code>{_e(example.get('problem', ''))}</code> "
@@ -510,7 +530,7 @@ def _failure(
         if isinstance(inputs, dict) and inputs:
             rows = "".join(
                 f'<tr><th scope="row"><code>{_e(k)}</code></th>'
-                f"<td><pre>{_e(format_value(k, v))}</pre></td></tr>"
+                f"<td><pre>{_e(format_value(k, v, layout))}</pre></td></tr>"
                 for k, v in inputs.items()
             )
             out.append(f'<dt>Inputs</dt><dd><table class="values">{rows}</table></dd>')
@@ -520,8 +540,10 @@ def _failure(
             names = list(expected) + [k for k in actual if k not in expected]
             rows = "".join(
                 f'<tr><th scope="row"><code>{_e(k)}</code></th>'
-                f"<td><pre>{_e(format_value(k, expected[k]) if k in expected else '-')}</pre></td>"
-                f"<td><pre>{_e(format_value(k, actual[k]) if k in actual else '-')}</pre></td></tr>"
+                f"<td><pre>{_e(format_value(k, expected[k], layout) if k in expected else '-')}"
+                "</pre></td>"
+                f"<td><pre>{_e(format_value(k, actual[k], layout) if k in actual else '-')}"
+                "</pre></td></tr>"
                 for k in names
             )
             out.append(
