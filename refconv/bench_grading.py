@@ -173,7 +173,8 @@ def _instrumented(ledger: Ledger) -> contextlib.AbstractContextManager[None]:
     from hypothesis.internal.conjecture.engine import ConjectureRunner
 
     from refconv import oracle
-    from refconv.conformance import calls, checks, isolation, runner, session
+    from refconv.conformance import calls, guard, isolation, runner, session
+    from refconv.conformance.apis import cs231n, functional, seed
 
     def invoke(function: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -194,11 +195,24 @@ def _instrumented(ledger: Ledger) -> contextlib.AbstractContextManager[None]:
 
         return block
 
+    oracle_functions = (
+        "conv_forward",
+        "conv_backward",
+        "pool_forward",
+        "pool_backward",
+        "functional",
+        "functional_backward",
+    )
     patches: list[tuple[Any, str, Callable[[Callable[..., Any]], Any]]] = [
-        (oracle, name, _timed(ledger, "oracle"))
-        for name in ("conv_forward", "conv_backward", "pool_forward", "pool_backward")
+        (oracle, name, _timed(ledger, "oracle")) for name in oracle_functions
     ]
-    patches += [(checks, name, _timed(ledger, "tolerance")) for name in ("compare", "dot_bound")]
+    # the tolerance model, as each module that judges imported it
+    patches += [
+        (module, name, _timed(ledger, "tolerance"))
+        for module in (guard, seed, cs231n, functional)
+        for name in ("compare", "dot_bound")
+        if hasattr(module, name)
+    ]
     patches += [
         (isolation.IsolatedTarget, "invoke", invoke),
         (calls.InProcess, "invoke", invoke),

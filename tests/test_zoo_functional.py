@@ -6,7 +6,7 @@ no correct implementation is flagged. Runs the engine of ``refconv check --api f
 (straight against torch).
 """
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,11 @@ from refconv.conformance.runner import run_all
 from refconv.conformance.target import load_target
 
 ZOO_DIR = Path(__file__).parent / "zoo_functional"
-sys.path.insert(0, str(ZOO_DIR))
-from manifest import ZOO  # noqa: E402
-
-sys.path.remove(str(ZOO_DIR))
+# by path, under a name of its own: every zoo has a manifest.py
+_spec = importlib.util.spec_from_file_location("zoo_functional_manifest", ZOO_DIR / "manifest.py")
+_manifest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_manifest)
+ZOO = _manifest.ZOO
 
 FUNCTIONS = get("functional").functions
 CORRECT = [stem for stem, entry in ZOO.items() if entry["kind"] == "correct"]

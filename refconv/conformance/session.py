@@ -9,10 +9,9 @@ The document is what ``--json`` writes and what every grading writer reads.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import platform
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,23 +83,6 @@ def versions(executor: dict[str, Any] | None = None) -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def _oracle_single_threaded() -> Iterator[None]:
-    """torch with one thread for the duration of a check (restored afterwards): the oracle's
-    problems are tiny, and its thread pool costs more than it saves (a small conv backward:
-    ~47 ms with 2 threads, ~0.35 ms with 1, docs/bench_grading.txt)."""
-    torch = oracle.require_torch() if oracle.name() == "torch" else None
-    if torch is None:
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _run(
     impl: Any,
     names: list[str] | None,
@@ -161,8 +143,7 @@ def run_check(
         :func:`refconv.conformance.runner.run_all`
     """
     names = list(options.functions) if options.functions is not None else None
-    with _oracle_single_threaded():
-        results = _run(impl, names, options, workers, worker_loader, progress, finished, target_key)
+    results = _run(impl, names, options, workers, worker_loader, progress, finished, target_key)
     has_forward = apis.get(options.api).has_forward(present)
     reported = options.reported()
     text = text_report(name, results, reported, loader, has_forward, list(notes), isolation)

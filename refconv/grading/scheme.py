@@ -240,7 +240,11 @@ def score(document: Mapping[str, Any], scheme: Scheme | None = None) -> Score:
     if scheme.points is not None:
         names = scheme.functions or []
     else:
-        names = [n for n, r in results.items() if r.get("status", "missing") != "missing"]
+        names = [
+            n
+            for n, r in results.items()
+            if isinstance(n, str) and r.get("status", "missing") != "missing"
+        ]
     functions = []
     for name in names:
         result = results.get(name)
