@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import refconv.stepwise
+from refconv.conformance import diagnose as texts
 from refconv.grading import grade
 from refconv.grading.scheme import Scheme, load_scheme, score
 
@@ -107,7 +108,7 @@ def test_grade_a_file_in_the_executor_with_points():
     )
     assert (result.total, result.max_total) == (2.0, 5.0)
     assert [f.status for f in result.functions] == ["pass", "fail"]
-    assert "db must keep the shape" in result.report
+    assert texts.DB_SHAPE in result.report
     assert result.document["isolation"]["level"] in ("namespaces", "process")
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from refconv.conformance import diagnose as texts
 from refconv.grading.html import (
     LOAD_ERROR_CATEGORY,
     NOTHING_DEFINED_CATEGORY,
@@ -283,7 +284,8 @@ def test_counterexample_details(documents):
     index = [Path(d["target"]).name for d in documents].index("bug_avg_uses_max.py")
     failure = tree.root.find("section", id=f"sub-{index}-pool_forward")
     text = failure.text()
-    assert "mode 'average' computes the max of the window" in text  # the diagnosis
+    avg_computes_max = texts.MODE_COMPUTES_OTHER.format(mode="average", other="max")
+    assert avg_computes_max in text  # the diagnosis
     assert "shape (1, 2, 2, 1), float64" in text and "A_prev[0, :, :, 0] =" in text  # inputs
     assert "expected" in text and "actual" in text and "0.0025" in text and "0.01" in text
     assert "worst at A[0, 0, 0, 0]: actual 0.01, expected 0.0025" in text
@@ -300,7 +302,7 @@ def test_diagnosis_chart(documents):
     assert counts == sorted(counts, reverse=True) and counts[0] >= 2
     # The fixture's shared diagnosis: two submissions mark every tied maximum.
     top = bars[0]
-    assert top.attrs["data-label"].startswith("tied maxima all marked")
+    assert top.attrs["data-label"] == texts.MASK_ALL_TIES
     assert f"2 of {len(documents)} submissions (25%)" in top.text()
     labels = [b.attrs["data-label"] for b in bars]
     assert LOAD_ERROR_CATEGORY in labels and NOTHING_DEFINED_CATEGORY in labels

@@ -12,6 +12,10 @@ Runs once, on the final (shrunk) counterexample. Three kinds of evidence, most s
 
 For max-pooling failures on tied maxima it also records whether the failure happens only at ties
 and which tie policy (``--ties``) the code does follow.
+
+Every text a rule returns is a named constant below (a template for str.format where the text
+has fields), so that tests import them instead of retyping fragments; the bug models of each
+function are looked up in a table, ``_BUG_MODELS``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,203 @@ from refconv.problems import (
     WindowProblem,
 )
 
+# --- named diagnosis texts
+#
+# Every text a rule below can return, so that tests import them instead of retyping fragments.
+# Reports (and their readers) depend on these exact bytes. A template's fields are filled with
+# str.format; the few texts that need a decision are small functions.
+
+# 1. what an exception, the failure's kind or a wrong shape proves (any API)
+
+#: An argument changed during the call (the judge saw it).
+WRITES_INTO_ARGUMENT = (
+    "the function writes into an array it was given (an in-place operation such as "
+    "x *= ..., x += ... or x[...] = ... on an argument); work on a copy"
+)
+TIMEOUT = "the call never returned within the time limit"
+#: NumPy refused to write into a read-only argument.
+WRITES_INTO_READ_ONLY = (
+    "the function writes into an array it was given (here a read-only one: "
+    "assignment destination is read-only); work on a copy"
+)
+#: ``np.float``, ``np.int``, ...: fields ``name`` (the alias) and ``instead``; see numpy_alias.
+NUMPY_ALIAS_REMOVED = "np.{name} was removed in NumPy 1.24: use {instead}"
+#: What replaces a removed alias that has a sized NumPy type; the others become the builtin.
+NUMPY_ALIAS_SIZED = {"float": "np.float64", "int": "np.int64", "complex": "np.complex128"}
+FLOAT_OF_ARRAY = (
+    "float() of a (1,1,1) array fails on NumPy >= 2.4: take the bias as a scalar with "
+    "b.item() (or np.squeeze(b))"
+)
+#: conv_backward unpads with a literal ``[k:-k]``; fields ``k`` and ``pad`` (the problem's).
+UNPAD_HARD_CODED = (
+    "the unpadding is hard-coded as [{k}:-{k}] but pad = {pad} here: slice "
+    "[pad:pad + n_H_prev, pad:pad + n_W_prev] instead"
+)
+EMPTY_UNPAD = (
+    "empty unpadding at pad 0: X[pad:-pad] is X[0:0] when pad == 0; slice "
+    "X[pad:pad + n_H_prev, pad:pad + n_W_prev] instead"
+)
+UNKNOWN_MODE = (
+    "an unknown mode falls through the if/elif and silently returns zeros: raise ValueError for it"
+)
+# Without a bug model, only what the exception itself proves (the traceback shows where).
+EMPTY_REDUCTION = "a reduction (max, sum, ...) was given an empty array: some slice is empty"
+NOT_BROADCASTING = "two arrays whose shapes do not broadcast were combined (see the traceback)"
+INDEX_PAST_END = "an index ran past the end of an array (see the traceback)"
+UNDEFINED_NAME = "the function uses a name it does not define or import"
+
+# ... and what a wrong shape (or type) proves (the seed API)
+
+SINGLE_STEP_NOT_SCALAR = (
+    "conv_single_step must return a scalar, not an array: b has shape (1, 1, 1), "
+    "add b.item() (or np.squeeze(b))"
+)
+#: An output size rounded otherwise than floor; field ``how``, one of OUTPUT_SIZE_ROUNDINGS.
+OUTPUT_SIZE_NOT_FLOOR = "output size {how}; torch uses floor: (n + 2*pad - f) // stride + 1"
+#: How the output size was rounded, by (it is the ceil size, it is the round() size).
+OUTPUT_SIZE_ROUNDINGS = {
+    (True, False): "rounds up (ceil)",
+    (False, True): "uses round()",
+    (True, True): "rounds up (ceil, or round(): the same on this input)",
+}
+OUT_SIZES_SWAPPED = "n_H and n_W swapped"
+#: conv_forward's output has the size of an unpadded convolution.
+PADDING_IGNORED_SHAPE = "padding ignored: the input was not zero-padded before convolving"
+#: Both a shape and a bug model (conv_forward, pool_forward) can show these two.
+STRIDE_IGNORED_WIDTH = "stride ignored along the width (horizontal windows move by 1)"
+STRIDE_IGNORED_HEIGHT = "stride ignored along the height (vertical windows move by 1)"
+DB_SHAPE = "db must keep the shape (1, 1, 1, n_C) of b"
+DW_SHAPE = "dW must have the shape of W, (f, f, n_C_prev, n_C)"
+PAD_CHANNELS = "the channel axis was padded too: pad only height and width"
+PAD_ONE_SIDE = "padded on one side only: pad (pad, pad) on each spatial axis"
+
+# 2. bug models: the buggy variant each text names computes this very output
+
+# pool_backward
+POOL_INPUT_SLICE = (
+    "gradient multiplied by the input slice instead of dA[i, h, w, c] (mask * a_prev_slice)"
+)
+POOL_INPUT_SLICE_ALL_TIES = (
+    "gradient multiplied by the input slice instead of dA[i, h, w, c], and every tied "
+    "maximum marked"
+)
+POOL_ALL_TIES = (
+    "tied maxima each receive the full gradient (mask x == max(x)); torch gives it to "
+    "the first maximum only"
+)
+POOL_LAST_MAX = (
+    "ties go to the last maximum; torch gives the gradient to the first maximum in row-major order"
+)
+AVG_WINDOW_SUM_SWAPPED = (
+    "average backward distributes the sum of the input window, with h and w swapped "
+    "(the notebook's bug), instead of dA[i, h, w, c]"
+)
+AVG_WINDOW_SUM = (
+    "average backward distributes the sum of the input window instead of dA[i, h, w, c]"
+)
+AVG_NOT_DIVIDED = "each window's gradient is dA, not dA / (f*f)"
+#: A bug model of pool_backward, and where the wrong entries lie for any backward (rule 3).
+OVERLAP_ASSIGNED = (
+    "windows overlap (stride < f) and the gradient was assigned (=), not accumulated (+=)"
+)
+#: pool_backward and pool_forward.
+WINDOW_ENDS_AT_STRIDE = "each window ends at vert_start + stride instead of vert_start + f"
+LOOP_BOUNDS_SWAPPED = "loop bounds n_H and n_W swapped (h runs over range(n_W), w over range(n_H))"
+
+# conv_backward (and conv_forward: a flipped kernel)
+FLIPPED_KERNEL = "kernel flipped: conv2d here is cross-correlation (torch), W is not flipped"
+DA_PREV_ASSIGNED = (
+    "dA_prev was assigned (=), not accumulated (+=), so overlapping windows "
+    "and output channels overwrite each other"
+)
+DW_NO_STRIDE = "dW slices the input at h, w instead of h*stride, w*stride"
+DB_ASSIGNED = "db was assigned (=) from the last dZ entry, not accumulated (+=)"
+
+# conv_forward (and conv_single_step: the bias missing, a mean)
+KERNEL_TRANSPOSED = "kernel height and width axes swapped (W transposed)"
+BIAS_MISSING = "bias not added"
+BIAS_PER_PRODUCT = "bias added once per product inside the window sum (f*f*n_C_prev times)"
+MEAN_NOT_SUM = "mean instead of sum over the window"
+#: The right output size, but the windows slide over A_prev (zeros only past its end).
+PADDING_IGNORED_WINDOWS = (
+    "padding ignored: the windows slide over A_prev instead of the padded input"
+)
+
+# pool_forward
+#: Fields ``mode`` (the problem's) and ``other`` (the mode the code computes).
+MODE_COMPUTES_OTHER = "mode {mode!r} computes the {other} of the window"
+
+# conv_single_step
+SINGLE_STEP_BIAS_PER_PRODUCT = "bias added to every product inside the sum (f*f*n_C_prev times)"
+
+# create_mask_from_window
+MASK_ALL_TIES = (
+    "tied maxima all marked (x == np.max(x)): torch's rule keeps one True, at the first "
+    "maximum in row-major order"
+)
+MASK_LAST_MAX = "the mask marks the last maximum; torch's rule marks the first (row-major)"
+
+# distribute_value
+#: A bug model, and a constant factor seen by rule 3.
+DISTRIBUTE_N_PLUS = "distribute_value divides by n_H + n_W instead of n_H * n_W"
+DISTRIBUTE_UNDIVIDED = "distribute_value does not divide dz by n_H * n_W"
+DISTRIBUTE_N_H_ONLY = "distribute_value divides by n_H only"
+
+# 3. where the wrong entries lie; field ``name``: the output compared
+
+#: Field ``dtype``: the output's integer dtype.
+INTEGER_DTYPE = (
+    "{name} has integer dtype {dtype}: an array made with np.zeros_like of "
+    "an integer input truncates the result; allocate it with np.zeros(shape)"
+)
+FLOAT32_RESULT = (
+    "{name} is float32 for float64 inputs: a float32 array or accumulator loses precision"
+)
+NAN_RESULT = "{name} contains NaN where the result is finite"
+LAST_EXAMPLE_ONLY = (
+    "only the last example gets a gradient: dA_prev[i] is assigned after the loop over examples"
+)
+#: Field ``factor``: the ratio actual / expected.
+CONSTANT_FACTOR = "{name} is off by a constant factor {factor:.6g}"
+TRANSPOSED_RESULT = "height and width swapped (the result is transposed)"
+#: Fields ``k`` (the channels computed), ``total`` (the channel count) and ``where``: empty, or
+#: " = W.shape[2]" naming the input size that equals k; see channel_loop.
+CHANNEL_LOOP = (
+    "only the first {k} of the {total} channels of {name} are computed, the rest stay "
+    "zero: the channel loop runs over range({k}){where}, not the channel count"
+)
+
+# ties: notes, each verified on fresh draws
+
+TIES_ONLY = (
+    "this failure happens only at tied maxima: the same inputs with the ties broken "
+    "pass (checked on fresh random values and upstream gradients)"
+)
+#: Fields ``rule`` (one of TIE_RULES) and ``policy`` (its key).
+TIE_POLICY_FOLLOWED = (
+    "on these tied inputs the code follows {rule}: "
+    "--ties {policy} accepts it (checked on fresh random values)"
+)
+#: The rule each tie policy stands for; in this order, the first followed one is noted.
+TIE_RULES = {
+    "torch": "torch's rule (the whole gradient to the first maximum, row-major)",
+    "subgradient": "a valid subgradient, though not torch's rule",
+    "all": "the notebook's convention (every tied maximum gets the full gradient)",
+}
+
+
+def numpy_alias(name: str) -> str:
+    """NUMPY_ALIAS_REMOVED for ``np.<name>``, with its replacement."""
+    sized = NUMPY_ALIAS_SIZED.get(name)
+    instead = f"{name}(...) or {sized}" if sized else f"the builtin {name}"
+    return NUMPY_ALIAS_REMOVED.format(name=name, instead=instead)
+
+
+def channel_loop(name: str, k: int, total: int, size: str | None = None) -> str:
+    """CHANNEL_LOOP: only ``k`` of ``total`` channels computed (``size``: the size equal to k)."""
+    where = f" = {size}" if size is not None else ""
+    return CHANNEL_LOOP.format(name=name, k=k, total=total, where=where)
+
 
 def same_values(actual: Any, candidate: Any) -> bool:
     """Whether two outputs agree to 1e-9 relative (NaN matches NaN), shapes included."""
@@ -54,32 +255,20 @@ def facts_from_exception(failure: ConformanceFailure) -> str | None:
     exc = failure.exception
     text = f"{type(exc).__name__}: {exc}" if exc is not None else ""
     if failure.kind == "mutation":
-        return (
-            "the function writes into an array it was given (an in-place operation such as "
-            "x *= ..., x += ... or x[...] = ... on an argument); work on a copy"
-        )
+        return WRITES_INTO_ARGUMENT
     if failure.kind == "timeout":
-        return "the call never returned within the time limit"
+        return TIMEOUT
     if "read-only" in text and ("output array" in text or "destination" in text):
-        return (
-            "the function writes into an array it was given (here a read-only one: "
-            "assignment destination is read-only); work on a copy"
-        )
+        return WRITES_INTO_READ_ONLY
     alias = re.search(r"numpy' has no attribute '(float|int|bool|object|complex|str|long)'", text)
     if alias:
-        name = alias.group(1)
-        sized = {"float": "np.float64", "int": "np.int64", "complex": "np.complex128"}
-        instead = f"{name}(...) or {sized[name]}" if name in sized else f"the builtin {name}"
-        return f"np.{name} was removed in NumPy 1.24: use {instead}"
+        return numpy_alias(alias.group(1))
     if (
         "only 0-dimensional arrays can be converted" in text
         or "only length-1 arrays" in text
         or "only size-1 arrays" in text
     ):
-        return (
-            "float() of a (1,1,1) array fails on NumPy >= 2.4: take the bias as a scalar with "
-            "b.item() (or np.squeeze(b))"
-        )
+        return FLOAT_OF_ARRAY
     problem = failure.problem
     hard_coded = re.search(r"\[\s*([1-9])\s*:\s*-\s*\1\s*[,\]]", failure.details)
     if (
@@ -88,11 +277,7 @@ def facts_from_exception(failure: ConformanceFailure) -> str | None:
         and hard_coded
         and int(hard_coded.group(1)) != problem.pad
     ):
-        k = hard_coded.group(1)
-        return (
-            f"the unpadding is hard-coded as [{k}:-{k}] but pad = {problem.pad} here: slice "
-            "[pad:pad + n_H_prev, pad:pad + n_W_prev] instead"
-        )
+        return UNPAD_HARD_CODED.format(k=hard_coded.group(1), pad=problem.pad)
     if (
         isinstance(problem, ConvProblem)
         and problem.pad == 0
@@ -101,28 +286,22 @@ def facts_from_exception(failure: ConformanceFailure) -> str | None:
         unpads = ":-pad" in failure.details.replace(" ", "")
         empty = failure.kind == "shape" and 0 in failure.actual.get("dA_prev", np.ones(1)).shape
         if unpads or empty:
-            return (
-                "empty unpadding at pad 0: X[pad:-pad] is X[0:0] when pad == 0; slice "
-                "X[pad:pad + n_H_prev, pad:pad + n_W_prev] instead"
-            )
+            return EMPTY_UNPAD
     if (
         failure.function == "pool_forward"
         and isinstance(problem, PoolProblem)
         and problem.mode not in ("max", "average")
     ):
-        return (
-            "an unknown mode falls through the if/elif and silently returns zeros: raise "
-            "ValueError for it"
-        )
+        return UNKNOWN_MODE
     # Without a bug model, only what the exception itself proves (the traceback shows where).
     if "zero-size array" in text or "empty sequence" in text:
-        return "a reduction (max, sum, ...) was given an empty array: some slice is empty"
+        return EMPTY_REDUCTION
     if "broadcast" in text:
-        return "two arrays whose shapes do not broadcast were combined (see the traceback)"
+        return NOT_BROADCASTING
     if isinstance(exc, IndexError):
-        return "an index ran past the end of an array (see the traceback)"
+        return INDEX_PAST_END
     if failure.kind == "exception" and "not defined" in text and "NotImplemented" not in text:
-        return "the function uses a name it does not define or import"
+        return UNDEFINED_NAME
     return None
 
 
@@ -144,10 +323,7 @@ def _from_shape(failure: ConformanceFailure) -> str | None:
     problem = failure.problem
     actual = next(iter(failure.actual.values()), None)
     if failure.function == "conv_single_step" and "scalar" not in failure.message:
-        return (
-            "conv_single_step must return a scalar, not an array: b has shape (1, 1, 1), "
-            "add b.item() (or np.squeeze(b))"
-        )
+        return SINGLE_STEP_NOT_SCALAR
     if actual is None:
         return None
     shape = actual.shape
@@ -155,43 +331,42 @@ def _from_shape(failure: ConformanceFailure) -> str | None:
         expected = problem.out_shape
         ceil, rounded = _sizes(problem, np.ceil), _sizes(problem, round)
         if shape[1:3] != expected[1:3] and shape[1:3] in (ceil, rounded):
-            how = {
-                (True, False): "rounds up (ceil)",
-                (False, True): "uses round()",
-                (True, True): "rounds up (ceil, or round(): the same on this input)",
-            }[(shape[1:3] == ceil, shape[1:3] == rounded)]
-            return f"output size {how}; torch uses floor: (n + 2*pad - f) // stride + 1"
+            how = OUTPUT_SIZE_ROUNDINGS[(shape[1:3] == ceil, shape[1:3] == rounded)]
+            return OUTPUT_SIZE_NOT_FLOOR.format(how=how)
         if shape[1:3] == expected[2:0:-1]:
-            return "n_H and n_W swapped"
+            return OUT_SIZES_SWAPPED
         if isinstance(problem, ConvProblem) and problem.pad > 0:
             f = problem.W.shape[0]
             unpadded = tuple(
                 output_length(n, f, problem.stride, 0, 0) for n in problem.A_prev.shape[1:3]
             )
             if shape[1:3] == unpadded:
-                return "padding ignored: the input was not zero-padded before convolving"
+                return PADDING_IGNORED_SHAPE
         _, h, w, _ = problem.A_prev.shape
         f = problem.W.shape[0] if isinstance(problem, ConvProblem) else problem.f
         p = problem.pad if isinstance(problem, ConvProblem) else 0
         if shape[2] == output_length(w, f, 1, p, p) and shape[2] != expected[2]:
-            return "stride ignored along the width (horizontal windows move by 1)"
+            return STRIDE_IGNORED_WIDTH
         if shape[1] == output_length(h, f, 1, p, p) and shape[1] != expected[1]:
-            return "stride ignored along the height (vertical windows move by 1)"
+            return STRIDE_IGNORED_HEIGHT
     if failure.function == "conv_backward":
         if "db" in failure.actual and shape == (problem.W.shape[3],):
-            return "db must keep the shape (1, 1, 1, n_C) of b"
+            return DB_SHAPE
         if "dW" in failure.actual:
-            return "dW must have the shape of W, (f, f, n_C_prev, n_C)"
+            return DW_SHAPE
     if failure.function == "zero_pad" and len(shape) == 4:
         X, p = problem.X, problem.pad
         if shape[3] == X.shape[3] + 2 * p:
-            return "the channel axis was padded too: pad only height and width"
+            return PAD_CHANNELS
         if shape[1:3] == (X.shape[1] + p, X.shape[2] + p):
-            return "padded on one side only: pad (pad, pad) on each spatial axis"
+            return PAD_ONE_SIDE
     return None
 
 
 # --- 2. bug models
+
+#: A bug model: the diagnosis text, and the output the buggy variant computes on the input.
+Model = tuple[str, Callable[[], np.ndarray]]
 
 
 def _pool_backward_loop(
@@ -229,7 +404,7 @@ def _pool_backward_loop(
     return out
 
 
-def _pool_backward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], np.ndarray]]]:
+def _pool_backward_models(problem: PoolProblem, _name: str) -> list[Model]:
     geometry = problem.geometry
     windows = geometry.windows(problem.A_prev.astype(np.float64))
     dA = problem.dA.astype(np.float64)[:, :, :, None, None, :]
@@ -242,24 +417,14 @@ def _pool_backward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], 
     if problem.mode == "max":
         max_sets = ties.window_max_sets(problem.A_prev, geometry)
         models += [
+            (POOL_INPUT_SLICE, lambda: scatter(problem, ties.first_maximum(max_sets) * windows)),
+            (POOL_INPUT_SLICE_ALL_TIES, lambda: scatter(problem, max_sets * windows)),
             (
-                "gradient multiplied by the input slice instead of dA[i, h, w, c] "
-                "(mask * a_prev_slice)",
-                lambda: scatter(problem, ties.first_maximum(max_sets) * windows),
-            ),
-            (
-                "gradient multiplied by the input slice instead of dA[i, h, w, c], and every tied "
-                "maximum marked",
-                lambda: scatter(problem, max_sets * windows),
-            ),
-            (
-                "tied maxima each receive the full gradient (mask x == max(x)); torch gives it to "
-                "the first maximum only",
+                POOL_ALL_TIES,
                 lambda: ties.all_ties_gradient(problem.A_prev, geometry, problem.dA),
             ),
             (
-                "ties go to the last maximum; torch gives the gradient to the first maximum in "
-                "row-major order",
+                POOL_LAST_MAX,
                 lambda: scatter(problem, ties.first_maximum(max_sets, last=True) * dA),
             ),
         ]
@@ -279,38 +444,21 @@ def _pool_backward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], 
             return scatter(problem, ones * sums[:, :, :, None, None, :] / f**2)
 
         models += [
+            (AVG_WINDOW_SUM_SWAPPED, swapped_sum),
             (
-                "average backward distributes the sum of the input window, with h and w swapped "
-                "(the notebook's bug), instead of dA[i, h, w, c]",
-                swapped_sum,
-            ),
-            (
-                "average backward distributes the sum of the input window instead of "
-                "dA[i, h, w, c]",
+                AVG_WINDOW_SUM,
                 lambda: scatter(problem, ones * windows.sum(axis=(3, 4), keepdims=True) / f**2),
             ),
-            ("each window's gradient is dA, not dA / (f*f)", lambda: scatter(problem, ones * dA)),
+            (AVG_NOT_DIVIDED, lambda: scatter(problem, ones * dA)),
         ]
     if problem.stride < f:  # without overlap, assigning is accumulating
-        models.append(
-            (
-                "windows overlap (stride < f) and the gradient was assigned (=), not "
-                "accumulated (+=)",
-                lambda: _pool_backward_loop(problem, assign=True),
-            )
-        )
+        models.append((OVERLAP_ASSIGNED, lambda: _pool_backward_loop(problem, assign=True)))
     if problem.stride != f:
         models.append(
-            (
-                "each window ends at vert_start + stride instead of vert_start + f",
-                lambda: _pool_backward_loop(problem, window=problem.stride),
-            )
+            (WINDOW_ENDS_AT_STRIDE, lambda: _pool_backward_loop(problem, window=problem.stride))
         )
     models += [
-        (
-            "loop bounds n_H and n_W swapped (h runs over range(n_W), w over range(n_H))",
-            lambda: _pool_backward_loop(problem, swap_bounds=True),
-        ),
+        (LOOP_BOUNDS_SWAPPED, lambda: _pool_backward_loop(problem, swap_bounds=True)),
     ]
     return models
 
@@ -329,12 +477,9 @@ def _conv_backward_assign(problem: ConvProblem) -> np.ndarray:
     return out[:, p : p + A.shape[1], p : p + A.shape[2], :]
 
 
-def _conv_backward_models(
-    problem: ConvProblem, name: str
-) -> list[tuple[str, Callable[[], np.ndarray]]]:
+def _conv_backward_models(problem: ConvProblem, name: str) -> list[Model]:
     A, W, b, dZ = (x.astype(np.float64) for x in (problem.A_prev, problem.W, problem.b, problem.dZ))
     s, p, f = problem.stride, problem.pad, W.shape[0]
-    flipped = "kernel flipped: conv2d here is cross-correlation (torch), W is not flipped"
 
     def flipped_grads() -> np.ndarray:
         dA, dW, db = oracle.conv_backward(dZ, A, W[::-1, ::-1], b, s, p)
@@ -349,28 +494,17 @@ def _conv_backward_models(
                 dW += np.einsum("ixyc,ik->xyck", padded[:, h : h + f, w : w + f, :], dZ[:, h, w, :])
         return dW
 
-    models = [(flipped, flipped_grads)]
+    models = [(FLIPPED_KERNEL, flipped_grads)]
     if name == "dA_prev":
-        models.append(
-            (
-                "dA_prev was assigned (=), not accumulated (+=), so overlapping windows "
-                "and output channels overwrite each other",
-                lambda: _conv_backward_assign(problem),
-            )
-        )
+        models.append((DA_PREV_ASSIGNED, lambda: _conv_backward_assign(problem)))
     if name == "dW":
-        models.append(("dW slices the input at h, w instead of h*stride, w*stride", dW_no_stride))
+        models.append((DW_NO_STRIDE, dW_no_stride))
     if name == "db":
-        models.append(
-            (
-                "db was assigned (=) from the last dZ entry, not accumulated (+=)",
-                lambda: dZ[-1, -1, -1].reshape(1, 1, 1, -1),
-            )
-        )
+        models.append((DB_ASSIGNED, lambda: dZ[-1, -1, -1].reshape(1, 1, 1, -1)))
     return models
 
 
-def _conv_forward_models(problem: ConvProblem) -> list[tuple[str, Callable[[], np.ndarray]]]:
+def _conv_forward_models(problem: ConvProblem, _name: str) -> list[Model]:
     A, W, b = (x.astype(np.float64) for x in (problem.A_prev, problem.W, problem.b))
     s, p = problem.stride, problem.pad
     f, _, c_in, _ = W.shape
@@ -387,23 +521,14 @@ def _conv_forward_models(problem: ConvProblem) -> list[tuple[str, Callable[[], n
         return oracle.conv_forward(shifted, W, b, s, 0)
 
     return [
-        (
-            "kernel flipped: conv2d here is cross-correlation (torch), W is not flipped",
-            lambda: oracle.conv_forward(A, W[::-1, ::-1], b, s, p),
-        ),
-        (
-            "kernel height and width axes swapped (W transposed)",
-            lambda: oracle.conv_forward(A, W.transpose(1, 0, 2, 3), b, s, p),
-        ),
-        ("bias not added", base),
-        (
-            "bias added once per product inside the window sum (f*f*n_C_prev times)",
-            lambda: base() + f * f * c_in * b,
-        ),
-        ("mean instead of sum over the window", lambda: base() / (f * f * c_in) + b),
-        ("stride ignored along the width (horizontal windows move by 1)", strided(s, 1)),
-        ("stride ignored along the height (vertical windows move by 1)", strided(1, s)),
-        ("padding ignored: the windows slide over A_prev instead of the padded input", unpadded),
+        (FLIPPED_KERNEL, lambda: oracle.conv_forward(A, W[::-1, ::-1], b, s, p)),
+        (KERNEL_TRANSPOSED, lambda: oracle.conv_forward(A, W.transpose(1, 0, 2, 3), b, s, p)),
+        (BIAS_MISSING, base),
+        (BIAS_PER_PRODUCT, lambda: base() + f * f * c_in * b),
+        (MEAN_NOT_SUM, lambda: base() / (f * f * c_in) + b),
+        (STRIDE_IGNORED_WIDTH, strided(s, 1)),
+        (STRIDE_IGNORED_HEIGHT, strided(1, s)),
+        (PADDING_IGNORED_WINDOWS, unpadded),
     ]
 
 
@@ -421,31 +546,28 @@ def _pool_forward_window(problem: PoolProblem, size: int) -> np.ndarray:
     return out
 
 
-def _pool_forward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], np.ndarray]]]:
+def _pool_forward_models(problem: PoolProblem, _name: str) -> list[Model]:
     A = problem.A_prev.astype(np.float64)
     other = "average" if problem.mode == "max" else "max"
     _, n_h, n_w, _ = problem.out_shape
     stride_end = []
     if problem.stride != problem.f:
         stride_end.append(
-            (
-                "each window ends at vert_start + stride instead of vert_start + f",
-                lambda: _pool_forward_window(problem, problem.stride),
-            )
+            (WINDOW_ENDS_AT_STRIDE, lambda: _pool_forward_window(problem, problem.stride))
         )
     return stride_end + [
         (
-            f"mode {problem.mode!r} computes the {other} of the window",
+            MODE_COMPUTES_OTHER.format(mode=problem.mode, other=other),
             lambda: oracle.pool_forward(A, problem.f, problem.stride, other),
         ),
         (
-            "stride ignored along the width (horizontal windows move by 1)",
+            STRIDE_IGNORED_WIDTH,
             lambda: oracle.pool_forward(A, problem.f, (problem.stride, 1), problem.mode)[
                 :, :n_h, :n_w
             ],
         ),
         (
-            "stride ignored along the height (vertical windows move by 1)",
+            STRIDE_IGNORED_HEIGHT,
             lambda: oracle.pool_forward(A, problem.f, (1, problem.stride), problem.mode)[
                 :, :n_h, :n_w
             ],
@@ -453,20 +575,17 @@ def _pool_forward_models(problem: PoolProblem) -> list[tuple[str, Callable[[], n
     ]
 
 
-def _single_step_models(problem: SingleStepProblem) -> list[tuple[str, Callable[[], np.ndarray]]]:
+def _single_step_models(problem: SingleStepProblem, _name: str) -> list[Model]:
     a, W, b = (x.astype(np.float64) for x in (problem.a_slice_prev, problem.W, problem.b))
     total = np.sum(a * W)
     return [
-        ("bias not added", lambda: np.float64(total)),
-        (
-            "bias added to every product inside the sum (f*f*n_C_prev times)",
-            lambda: np.float64(total + a.size * b.item()),
-        ),
-        ("mean instead of sum over the window", lambda: np.float64(np.mean(a * W) + b.item())),
+        (BIAS_MISSING, lambda: np.float64(total)),
+        (SINGLE_STEP_BIAS_PER_PRODUCT, lambda: np.float64(total + a.size * b.item())),
+        (MEAN_NOT_SUM, lambda: np.float64(np.mean(a * W) + b.item())),
     ]
 
 
-def _window_models(problem: WindowProblem) -> list[tuple[str, Callable[[], np.ndarray]]]:
+def _window_models(problem: WindowProblem, _name: str) -> list[Model]:
     x = problem.x.astype(np.float64)
 
     def last() -> np.ndarray:
@@ -475,48 +594,40 @@ def _window_models(problem: WindowProblem) -> list[tuple[str, Callable[[], np.nd
         mask[flat.size - 1 - int(np.argmax(flat[::-1]))] = True
         return mask.reshape(x.shape)
 
-    return [
-        (
-            "tied maxima all marked (x == np.max(x)): torch's rule keeps one True, at the first "
-            "maximum in row-major order",
-            lambda: x == x.max(),
-        ),
-        ("the mask marks the last maximum; torch's rule marks the first (row-major)", last),
-    ]
+    return [(MASK_ALL_TIES, lambda: x == x.max()), (MASK_LAST_MAX, last)]
 
 
-def _distribute_models(problem: DistributeProblem) -> list[tuple[str, Callable[[], np.ndarray]]]:
+def _distribute_models(problem: DistributeProblem, _name: str) -> list[Model]:
     n_h, n_w = problem.shape
     dz = float(problem.dz)
     return [
-        (
-            "distribute_value divides by n_H + n_W instead of n_H * n_W",
-            lambda: np.full((n_h, n_w), dz / (n_h + n_w)),
-        ),
-        ("distribute_value does not divide dz by n_H * n_W", lambda: np.full((n_h, n_w), dz)),
-        ("distribute_value divides by n_H only", lambda: np.full((n_h, n_w), dz / n_h)),
+        (DISTRIBUTE_N_PLUS, lambda: np.full((n_h, n_w), dz / (n_h + n_w))),
+        (DISTRIBUTE_UNDIVIDED, lambda: np.full((n_h, n_w), dz)),
+        (DISTRIBUTE_N_H_ONLY, lambda: np.full((n_h, n_w), dz / n_h)),
     ]
 
 
-def _models(
-    failure: ConformanceFailure, problem: Any, name: str
-) -> list[tuple[str, Callable[[], np.ndarray]]]:
-    function = failure.function
-    if function == "pool_backward" and isinstance(problem, PoolProblem):
-        return _pool_backward_models(problem)
-    if function == "pool_forward" and isinstance(problem, PoolProblem):
-        return _pool_forward_models(problem)
-    if function == "conv_forward" and isinstance(problem, ConvProblem):
-        return _conv_forward_models(problem)
-    if function == "conv_backward" and isinstance(problem, ConvProblem):
-        return _conv_backward_models(problem, name)
-    if function == "conv_single_step" and isinstance(problem, SingleStepProblem):
-        return _single_step_models(problem)
-    if function == "create_mask_from_window" and isinstance(problem, WindowProblem):
-        return _window_models(problem)
-    if function == "distribute_value" and isinstance(problem, DistributeProblem):
-        return _distribute_models(problem)
-    return []
+#: The bug models of each seed function: its name -> (the problem type they model, the models
+#: function). A models function takes the problem and the name of the output compared (only
+#: conv_backward, with three outputs, needs it).
+_BUG_MODELS: dict[str, tuple[type, Callable[[Any, str], list[Model]]]] = {
+    "conv_single_step": (SingleStepProblem, _single_step_models),
+    "conv_forward": (ConvProblem, _conv_forward_models),
+    "conv_backward": (ConvProblem, _conv_backward_models),
+    "pool_forward": (PoolProblem, _pool_forward_models),
+    "create_mask_from_window": (WindowProblem, _window_models),
+    "distribute_value": (DistributeProblem, _distribute_models),
+    "pool_backward": (PoolProblem, _pool_backward_models),
+}
+
+
+def _models(failure: ConformanceFailure, problem: Any, name: str) -> list[Model]:
+    """The bug models of ``failure``'s function (none for another function or problem type)."""
+    entry = _BUG_MODELS.get(failure.function)
+    if entry is None or not isinstance(problem, entry[0]):
+        return []
+    problem_type, models = entry
+    return models(problem, name)
 
 
 def _matching(failure: ConformanceFailure, problem: Any, name: str, actual: Any) -> list[str]:
@@ -588,17 +699,12 @@ def _from_location(failure: ConformanceFailure) -> str | None:
     expected = np.asarray(failure.expected.get(name), dtype=np.float64)
     problem = failure.problem
     if actual.dtype.kind in "iub" and failure.function != "create_mask_from_window":
-        return (
-            f"{name} has integer dtype {actual.dtype}: an array made with np.zeros_like of "
-            "an integer input truncates the result; allocate it with np.zeros(shape)"
-        )
+        return INTEGER_DTYPE.format(name=name, dtype=actual.dtype)
     inputs = [a for a in problem.arrays().values() if a.dtype.kind == "f"] if problem else []
     if actual.dtype == np.float32 and inputs and all(a.dtype == np.float64 for a in inputs):
-        return (
-            f"{name} is float32 for float64 inputs: a float32 array or accumulator loses precision"
-        )
+        return FLOAT32_RESULT.format(name=name)
     if np.isnan(actual).any() and not np.isnan(expected).any():
-        return f"{name} contains NaN where the result is finite"
+        return NAN_RESULT.format(name=name)
     wrong = np.abs(actual.astype(np.float64) - expected) > np.abs(expected) * 1e-9 + 1e-12
     if name == "dA_prev" and isinstance(problem, (ConvProblem, PoolProblem)):
         m = actual.shape[0]
@@ -608,17 +714,11 @@ def _from_location(failure: ConformanceFailure) -> str | None:
             and expected[:-1].any()
             and same_values(actual[-1], expected[-1])
         ):
-            return (
-                "only the last example gets a gradient: dA_prev[i] is assigned after the "
-                "loop over examples"
-            )
+            return LAST_EXAMPLE_ONLY
         coverage = _coverage(problem)
         cells = wrong.any(axis=(0, 3))
         if cells.any() and (coverage[cells] > 1).all() and (coverage > 1).any():
-            return (
-                "windows overlap (stride < f) and the gradient was assigned (=), not "
-                "accumulated (+=)"
-            )
+            return OVERLAP_ASSIGNED
     nonzero = np.abs(expected) > 1e-9
     if nonzero.any() and np.isfinite(actual).all():
         ratio = actual[nonzero] / expected[nonzero]
@@ -633,12 +733,12 @@ def _from_location(failure: ConformanceFailure) -> str | None:
             if failure.function == "distribute_value" and problem is not None:
                 n_h, n_w = problem.shape
                 if np.isclose(factor, n_h * n_w / (n_h + n_w)):
-                    return "distribute_value divides by n_H + n_W instead of n_H * n_W"
-            return f"{name} is off by a constant factor {factor:.6g}"
+                    return DISTRIBUTE_N_PLUS
+            return CONSTANT_FACTOR.format(name=name, factor=factor)
     if wrong.any() and wrong.ndim >= 2 and actual.shape == expected.shape and actual.ndim == 4:
         transposed = expected.transpose(0, 2, 1, 3)
         if actual.shape[1] == actual.shape[2] and same_values(actual, transposed):
-            return "height and width swapped (the result is transposed)"
+            return TRANSPOSED_RESULT
     if actual.ndim == 4 and actual.shape == expected.shape and problem is not None:
         channels = _computed_channels(actual, expected)
         if channels is not None:
@@ -664,11 +764,7 @@ def _channel_loop_text(name: str, k: int, total: int, problem: Any) -> str:
     for label, array in problem.arrays().items():
         for axis, n in enumerate(array.shape):
             sizes.setdefault(n, f"{label}.shape[{axis}]")
-    where = f" = {sizes[k]}" if k in sizes else ""
-    return (
-        f"only the first {k} of the {total} channels of {name} are computed, the rest stay "
-        f"zero: the channel loop runs over range({k}){where}, not the channel count"
-    )
+    return channel_loop(name, k, total, sizes.get(k))
 
 
 # --- ties
@@ -748,27 +844,16 @@ def _tie_notes(failure: ConformanceFailure, recheck: Recheck) -> list[str]:
         if all(_passes(recheck, draw, "torch") for draw in broken) and not any(
             _passes(recheck, draw, failure.policy) for draw in draws
         ):
-            notes.append(
-                "this failure happens only at tied maxima: the same inputs with the ties broken "
-                "pass (checked on fresh random values and upstream gradients)"
-            )
+            notes.append(TIES_ONLY)
     followed = [
         policy
         for policy in ties.TIE_POLICIES
         if policy != failure.policy
         and all(_passes(recheck, draw, policy) for draw in [problem, *draws])
     ]
-    followed_text = {
-        "torch": "torch's rule (the whole gradient to the first maximum, row-major)",
-        "subgradient": "a valid subgradient, though not torch's rule",
-        "all": "the notebook's convention (every tied maximum gets the full gradient)",
-    }
-    for policy in ("torch", "subgradient", "all"):
+    for policy, rule in TIE_RULES.items():  # the first followed rule, in TIE_RULES' order
         if policy in followed:
-            notes.append(
-                f"on these tied inputs the code follows {followed_text[policy]}: "
-                f"--ties {policy} accepts it (checked on fresh random values)"
-            )
+            notes.append(TIE_POLICY_FOLLOWED.format(rule=rule, policy=policy))
             break
     return notes
 
