@@ -341,6 +341,7 @@ def _batch_options(max_examples: int, seed: int) -> list[str]:
         python=None,
         strict=False,
         functions=None,
+        api=None,
     )
     return check_options(args)
 

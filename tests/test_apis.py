@@ -120,8 +120,6 @@ def test_the_pytest_plugin_collects_the_detected_apis_functions(tmp_path):
             sys.executable,
             "-m",
             "pytest",
-            "-p",
-            "refconv.conformance.pytest_plugin",
             "--refconv-target",
             str(CS231N / "bug_pool_backward_assign.py"),
             "--refconv-max-examples",
@@ -147,7 +145,7 @@ def test_the_pytest_plugin_collects_the_detected_apis_functions(tmp_path):
 def test_grade_detects_the_api_and_scores_its_functions():
     result = grade(str(CS231N / "bug_conv_dx_assign.py"), max_examples=20)
     assert result.document["options"]["api"] == "cs231n"
-    scored = {f.name: f.status for f in result.functions}
+    scored = {f.function: f.status for f in result.functions}
     assert scored["conv_backward_naive"] == "fail"
     assert result.total == 3 and result.max_total == 4
 

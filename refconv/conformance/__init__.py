@@ -1,12 +1,19 @@
 """The conformance engine behind ``refconv check``, the pytest plugin and the property suite.
 
-- :mod:`~refconv.conformance.checks`: one check per seed function (black-box call, guarded
-  against exceptions, hangs, prints and mutation; judged against torch with the tolerance model);
+- :mod:`~refconv.conformance.apis`: one profile per API (seed, cs231n, functional): its
+  functions, their checks, problems, corpus, diagnoses and snippets, in one declarative object;
+- :mod:`~refconv.conformance.checks`: the engine's one entry point, ``check(function, impl,
+  problem)``, which runs the check of the function's profile;
+- :mod:`~refconv.conformance.guard`: the guarded call of user code (exceptions, hangs, crashes,
+  prints, mutation become failures) and the failure type;
+- :mod:`~refconv.conformance.ties`: what each max-pooling tie policy accepts;
 - :mod:`~refconv.conformance.tolerance`: the error bound a correct implementation stays within;
 - :mod:`~refconv.conformance.runner`: hypothesis drives the checks, shrinks the first failure;
-- :mod:`~refconv.conformance.diagnose`: names recognisable bugs;
+- :mod:`~refconv.conformance.diagnose`: the diagnosis engine (confirmation on fresh values)
+  and the seed API's bug models;
 - :mod:`~refconv.conformance.target`: loads a ``.py``, ``.ipynb`` or module to check;
-- :mod:`~refconv.conformance.report`: text and JSON reports, reproduction snippets.
+- :mod:`~refconv.conformance.report`: text and JSON reports; :mod:`~refconv.conformance.snippets`:
+  reproduction snippets.
 
 Importing this package needs hypothesis; judging with torch (the default oracle) needs the
 ``check`` extra, and ``--oracle numpy`` judges without it.

@@ -359,7 +359,24 @@ def corpus(function: str) -> tuple[FunctionalProblem, ...]:
         "max_pool2d": (normal(1, 2, 5, 4), None, None, {"kernel_size": 2}),
         "avg_pool2d": (normal(1, 2, 5, 4), None, None, {"kernel_size": 2}),
     }[op]
-    calls = (FunctionalProblem(op, x, w, b, kwargs, None), FunctionalProblem(op, *plain, None))
+    edges = {  # where torch's rules are easy to get wrong
+        # "same" with an even kernel: the odd padding row/column goes at the bottom/right
+        "conv2d": [(normal(1, 2, 5, 6), normal(3, 2, 2, 4), normal(3), {"padding": "same"})],
+        # ceil mode's last window overhangs the padded input: the divisor clips it first
+        "avg_pool2d": [
+            (
+                normal(1, 2, 6, 7),
+                None,
+                None,
+                {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+            )
+        ],
+    }.get(op, [])
+    calls = (
+        FunctionalProblem(op, x, w, b, kwargs, None),
+        FunctionalProblem(op, *plain, None),
+        *(FunctionalProblem(op, *edge, None) for edge in edges),
+    )
     valid = tuple(_with_gradient(call, normal) for call in calls)
     return valid + _invalid_calls(valid[0], normal)
 
