@@ -28,7 +28,7 @@ import numpy as np
 
 from refconv import oracle
 from refconv._executor.wire import clone_layout
-from refconv._windows import Geometry, output_length
+from refconv._windows import output_length
 from refconv.conformance import ties
 from refconv.conformance.guard import ConformanceFailure, Recheck
 from refconv.problems import (
@@ -308,13 +308,13 @@ def facts_from_exception(failure: ConformanceFailure) -> str | None:
 def _sizes(
     problem: ConvProblem | PoolProblem, rounding: Callable[[float], float]
 ) -> tuple[int, int]:
-    if isinstance(problem, ConvProblem):
-        f, p = problem.W.shape[0], problem.pad
-    else:
-        f, p = problem.f, 0
-    _, h, w, _ = problem.A_prev.shape
-    s = problem.stride
-    return int(rounding((h + 2 * p - f) / s)) + 1, int(rounding((w + 2 * p - f) / s)) + 1
+    """The output sizes a buggy ``rounding`` of the division would give (a bug model)."""
+    g = problem.geometry
+    (f, _), (s, _), p = g.kernel, g.stride, g.padding[0]
+    return (
+        int(rounding((g.height + 2 * p - f) / s)) + 1,
+        int(rounding((g.width + 2 * p - f) / s)) + 1,
+    )
 
 
 def _from_shape(failure: ConformanceFailure) -> str | None:
@@ -678,12 +678,7 @@ def _from_models(failure: ConformanceFailure) -> list[str]:
 
 def _coverage(problem: ConvProblem | PoolProblem) -> np.ndarray:
     """How many windows cover each input cell, shape (H, W)."""
-    _, h, w, _ = problem.A_prev.shape
-    if isinstance(problem, ConvProblem):
-        f, p = problem.W.shape[0], problem.pad
-    else:
-        f, p = problem.f, 0
-    geometry = Geometry(h, w, (f, f), (problem.stride,) * 2, (p, p, p, p))
+    geometry = problem.geometry
     ph, pw = geometry.padded_shape
     counts = np.zeros((1, ph, pw, 1))
     for _, index in geometry.offsets():
