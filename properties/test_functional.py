@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 import refconv
 from refconv import functional as F
+from refconv.conformance.apis.functional import batch_of_one
 from refconv.conformance.tolerance import compare, dot_bound
 from refconv.problems import FUNCTIONAL_OPS, FunctionalProblem
 from refconv.strategies import (
@@ -370,7 +371,7 @@ def test_error_parity(op: str, data: st.DataObject) -> None:
     """
     problem = data.draw(functional_configs(valid=False, ops=(op,)), label="problem")
     label(problem)
-    reference = _batch_of_one(problem)
+    reference = batch_of_one(problem)
     with torch.no_grad():
         torch_kind, torch_result = _outcome(lambda: torch_forward(reference)[0])
     kind, result = _refconv_outcome(lambda: problem.forward(F))
@@ -392,22 +393,6 @@ def test_error_parity(op: str, data: st.DataObject) -> None:
         torch_bkind, torch_bresult = _outcome(lambda: torch_backward(reference))
     bkind, bresult = _refconv_outcome(lambda: problem.backward(F))
     assert bkind == torch_bkind, f"backward: torch {torch_bkind}, refconv {bresult!r}"
-
-
-def _batch_of_one(problem: FunctionalProblem) -> FunctionalProblem:
-    """An empty-batch call with a batch of one instead (grad_output's batch likewise, keeping a
-    mismatch if there was one); any other call unchanged."""
-    import dataclasses
-
-    x, grad = problem.input, problem.grad_output
-    if x.ndim != 4 or x.shape[0] != 0:
-        return problem
-    batch = 1 if grad.ndim == 4 and grad.shape[0] == 0 else grad.shape[0] + 1
-    return dataclasses.replace(
-        problem,
-        input=np.zeros((1, *x.shape[1:]), x.dtype),
-        grad_output=np.zeros((batch, *grad.shape[1:]), grad.dtype),
-    )
 
 
 # --- 6. the strategies reach what they promise ----------------------------------------------------

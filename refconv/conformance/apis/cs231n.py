@@ -24,7 +24,7 @@ from refconv import functional as F
 from refconv.conformance import ties
 from refconv.conformance.apis import Api
 from refconv.conformance.apis import cs231n_diagnoses as diagnoses
-from refconv.conformance.apis.cs231n_diagnoses import DOCUMENTED_CACHE, OWN_CACHE
+from refconv.conformance.apis.cs231n_diagnoses import DOCUMENTED_CACHE, OWN_CACHE, nchw, nhwc
 from refconv.conformance.guard import (
     ConformanceFailure,
     Context,
@@ -48,14 +48,6 @@ DOCUMENTED_LAYOUT = {
     "conv_backward_naive": "(x, w, b, conv_param)",
     "max_pool_backward_naive": "(x, pool_param)",
 }
-
-
-def _nhwc(array: np.ndarray) -> np.ndarray:
-    return np.moveaxis(np.asarray(array, dtype=np.float64), 1, 3)
-
-
-def _nchw(array: np.ndarray) -> np.ndarray:
-    return np.moveaxis(array, 3, 1)
 
 
 # --- convolution
@@ -215,7 +207,7 @@ def check_pool_backward(impl: Any, problem: Cs231nPoolProblem, ctx: Context) -> 
     bound = _pool_backward_bound(problem)
     x, dout = problem.x.astype(np.float64), problem.dout.astype(np.float64)
     geometry = problem.geometry
-    tied = ctx.policy != "torch" and ties.has_ties(_nhwc(x), geometry)
+    tied = ctx.policy != "torch" and ties.has_ties(nhwc(x), geometry)
     has_forward = impl.present("max_pool_forward_naive")
 
     def run(kind: str) -> None:
@@ -225,19 +217,19 @@ def check_pool_backward(impl: Any, problem: Cs231nPoolProblem, ctx: Context) -> 
             judge(ctx, function, problem, [("dx", actual, expected[0], bound)])
             return
         if ctx.policy == "all":
-            notebook = _nchw(ties.all_ties_gradient(_nhwc(x), geometry, _nhwc(dout)))
+            notebook = nchw(ties.all_ties_gradient(nhwc(x), geometry, nhwc(dout)))
             if compare("dx", actual, notebook, bound) is None:
                 return
         ties.check_subgradient(
             ctx,
             function,
             problem,
-            _nhwc(x),
+            nhwc(x),
             geometry,
-            _nhwc(dout),
-            _nhwc(actual),
-            _nhwc(bound),
-            lambda probe: _nhwc(run_pool_backward(impl, problem, ctx, kind, _nchw(probe))),
+            nhwc(dout),
+            nhwc(actual),
+            nhwc(bound),
+            lambda probe: nhwc(run_pool_backward(impl, problem, ctx, kind, nchw(probe))),
             output="dx",
             nchw=True,
         )

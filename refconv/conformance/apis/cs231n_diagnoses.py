@@ -272,11 +272,13 @@ def _flip_grad(grads: tuple[Any, ...], index: int) -> Any:
     return grad[:, :, ::-1, ::-1] if index == 1 else grad
 
 
-def _nhwc(a: np.ndarray) -> np.ndarray:
-    return np.moveaxis(a.astype(np.float64), 1, 3)
+def nhwc(a: np.ndarray) -> np.ndarray:
+    """An NCHW array as a float64 NHWC view (what the tie references and geometry read)."""
+    return np.moveaxis(np.asarray(a, dtype=np.float64), 1, 3)
 
 
-def _nchw(a: np.ndarray) -> np.ndarray:
+def nchw(a: np.ndarray) -> np.ndarray:
+    """An NHWC array back in the API's NCHW layout."""
     return np.moveaxis(a, 3, 1)
 
 
@@ -322,17 +324,17 @@ def _pool_backward_assign(p: Cs231nPoolProblem) -> np.ndarray:
 
 def _pool_backward_models(p: Cs231nPoolProblem) -> list[Model]:
     geometry = p.geometry
-    x, dout = _nhwc(p.x), _nhwc(p.dout)
+    x, dout = nhwc(p.x), nhwc(p.dout)
     max_sets = ties.window_max_sets(x, geometry)
 
     def scatter(weights: np.ndarray) -> np.ndarray:
-        return _nchw(ties.scatter_windows(x.shape, geometry, weights))
+        return nchw(ties.scatter_windows(x.shape, geometry, weights))
 
     windows = geometry.windows(x)
     first = ties.first_maximum(max_sets)
     return [
         (POOL_DX_ASSIGNED, lambda: _pool_backward_assign(p)),
-        (POOL_ALL_TIES, lambda: _nchw(ties.all_ties_gradient(x, geometry, dout))),
+        (POOL_ALL_TIES, lambda: nchw(ties.all_ties_gradient(x, geometry, dout))),
         (
             POOL_LAST_MAX,
             lambda: scatter(ties.first_maximum(max_sets, last=True) * dout[:, :, :, None, None, :]),
@@ -469,9 +471,9 @@ def fresh(problem: Any, rng: np.random.Generator) -> Any:
     others are lowered), so that each window has the same tie structure."""
     if not isinstance(problem, Cs231nPoolProblem):
         return diagnose.randomized(problem, rng)
-    x = _nhwc(problem.x)
+    x = nhwc(problem.x)
     max_sets = ties.window_max_sets(x, problem.geometry)
-    keep = _nchw(ties.scatter_windows(x.shape, problem.geometry, max_sets.astype(np.float64)) > 0)
+    keep = nchw(ties.scatter_windows(x.shape, problem.geometry, max_sets.astype(np.float64)) > 0)
     lowered = problem.x - np.abs(rng.standard_normal(problem.x.shape)) - 0.5
     fields = dict(problem.__dict__)
     fields["x"] = np.where(keep, problem.x, lowered).astype(problem.x.dtype)

@@ -101,7 +101,7 @@ def _backward_args(problem: FunctionalProblem, grad_output: Any = None) -> list[
     return [("grad_output", grad), *_array_args(problem), *keywords]
 
 
-def _batch_of_one(problem: FunctionalProblem) -> FunctionalProblem:
+def batch_of_one(problem: FunctionalProblem) -> FunctionalProblem:
     """The oracle decides an empty-batch call on the same call with a batch of one: torch skips
     the checks that live in its kernels when N == 0, and a target need not."""
     x, grad = problem.input, problem.grad_output
@@ -230,7 +230,7 @@ def _backward_bounds(problem: FunctionalProblem) -> list[Any]:
 
 def check_forward(impl: Any, problem: FunctionalProblem, ctx: Context) -> None:
     op = problem.op
-    reference = _batch_of_one(problem)
+    reference = batch_of_one(problem)
     rejected = _rejection(lambda: oracle.functional(op, reference.arrays_in, reference.kwargs))
     result = _parity(ctx, impl, op, problem, _forward_args(problem), rejected)
     if result is None and rejected is None:
@@ -254,7 +254,7 @@ def check_forward(impl: Any, problem: FunctionalProblem, ctx: Context) -> None:
 def check_backward(impl: Any, problem: FunctionalProblem, ctx: Context) -> None:
     op = problem.op
     function = f"{op}_backward"
-    reference = _batch_of_one(problem)
+    reference = batch_of_one(problem)
     arrays = reference.arrays_in
     if reference.grad_output is None:
         rejected = _rejection(
