@@ -217,3 +217,24 @@ def test_wrongly_typed_arguments_are_advice_unless_strict():
 
 def test_every_profile_is_reachable_from_the_registry():
     assert sorted(apis()) == sorted(API_FUNCTIONS)
+
+
+# --- refconv.cs231n's own argument errors
+
+
+def test_the_cs231n_face_names_the_bad_parameter():
+    from refconv import cs231n
+
+    x, w, b = np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), np.zeros(1)
+    with pytest.raises(ValueError, match=r"conv_param has no 'pad' entry"):
+        cs231n.conv_forward_naive(x, w, b, {"stride": 1})
+    with pytest.raises(TypeError, match=r"conv_param\['stride'\] must be an int, got True"):
+        cs231n.conv_forward_naive(x, w, b, {"stride": True, "pad": 0})
+    with pytest.raises(TypeError, match="conv_param must be a dict, got list"):
+        cs231n.conv_forward_naive(x, w, b, [1, 0])
+    with pytest.raises(ValueError, match=r"b must have shape \(F,\), got \(1, 1\)"):
+        cs231n.conv_forward_naive(x, w, b[None], {"stride": 1, "pad": 0})
+    with pytest.raises(ValueError, match="pool_param has no 'pool_width' entry"):
+        cs231n.max_pool_forward_naive(x, {"pool_height": 2, "stride": 1})
+    with pytest.raises(ValueError, match="stride"):  # refconv.functional's check, by name
+        cs231n.conv_forward_naive(x, w, b, {"stride": 0, "pad": 0})
