@@ -599,9 +599,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grading",
         action="store_true",
-        help="instead, profile refconv check phase by phase on three targets, and batch "
-        "throughput with 1 and 2 workers (refconv.bench_grading; uses --max-examples, --seed, "
-        "--quick, --no-batch and --json)",
+        help="instead, time refconv check on four targets (pipelined and on one core), profile "
+        "where its work goes, and measure batch throughput with 1 and 2 workers "
+        "(refconv.bench_grading; uses --max-examples, --seed, --runs, --quick, --no-batch and "
+        "--json)",
     )
     parser.add_argument(
         "--max-examples", type=_positive_int, default=100, help="with --grading: per function"
@@ -609,6 +610,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="with --grading: hypothesis seed")
     parser.add_argument(
         "--no-batch", action="store_true", help="with --grading: skip the batch throughput"
+    )
+    parser.add_argument(
+        "--runs",
+        type=_positive_int,
+        default=3,
+        help="with --grading: runs of each check command (the median counts; default 3)",
     )
 
 

@@ -1,30 +1,36 @@
 """Where a check's time goes (``refconv bench --grading``).
 
-One ``refconv check`` of each of three targets (refconv itself, a plain-loop correct student
-file, a failing file that gets shrunk) runs in this process with the checker's entry points
-wrapped for the duration of the run (restored afterwards; no other module is edited). Each
-check's wall time is split two ways, each adding up to the whole:
+Four targets: refconv's own seed API and a vectorised student file (the check a grader wants
+fast), a plain-loop correct student file (whose own code should be most of the time), and a
+failing file that gets shrunk. For each:
 
-- by *stage*: start-up (a fresh interpreter importing the checker and torch, timed in a
-  subprocess), executor start and target load (the :class:`IsolatedTarget` construction), seed
-  corpus replay, hypothesis's reuse, generate and shrink phases, diagnosis of a failure, the
-  reports, and hypothesis's remaining work (replaying the minimal example, the engine's set-up);
-- by *activity*: the torch oracle (the functions of :mod:`refconv.oracle`), tolerance (the
-  ``compare``/``dot_bound`` used by the checks), the target's own calls (the seconds the
-  executor measures around each call, :attr:`Outcome.seconds`), executor round trips (the wall
-  of ``invoke`` minus the target's own seconds: encoding, pipes, decoding, the executor's
-  copies and mutation checks), diagnosis (its own code, outside the activities above) and
-  *other*: the remainder, i.e. hypothesis's engine and strategies drawing problems, the
-  checks' own bookkeeping and the reports.
-
-Time is attributed exclusively: an oracle call made by the diagnosis counts as oracle.
+- **the command's wall time**: ``refconv check TARGET`` run as a user runs it, a fresh process
+  each time, the median of ``--runs`` runs; once as it runs by default (a pipeline of processes
+  on two cores: problems drawn ahead, torch in a process of its own, README "Where a check's
+  time goes") and once with ``--no-pipeline`` (one core, as each submission of a batch runs).
+  Both must give the same verdicts and example counts, and the report says whether they did;
+- **where the work goes**: one check in one process (no pipeline, so that every second
+  belongs to one activity) with the checker's entry points wrapped for the duration of the run
+  (restored afterwards; no other module is edited), its wall time split two ways, each adding
+  up to the whole. By *stage*: start-up (a fresh interpreter importing the checker and torch,
+  timed in a subprocess), executor start and target load, seed corpus replay, hypothesis's
+  reuse, generate and shrink phases, diagnosis of a failure, the reports, and the engine's
+  remaining work. By *activity*: the torch oracle (the functions of :mod:`refconv.oracle`),
+  tolerance (``compare``/``dot_bound``), the target's own calls (the seconds the executor
+  measures around each call, :attr:`Outcome.seconds`), executor round trips (the judge's time
+  in :meth:`IsolatedTarget.start` and in waiting for the answer, minus the target's own
+  seconds: encoding, pipes, decoding, the executor's copies and mutation checks), diagnosis
+  and *other*: hypothesis drawing problems, the checks' own bookkeeping and the reports.
+  Time is attributed exclusively: an oracle call made by the diagnosis counts as oracle;
+- **the share of the command's wall time inside the target's own code**: the target's own
+  seconds over the default command's wall time.
 
 Then the batch throughput: a folder of zoo submissions graded the way ``refconv check FOLDER``
-does (:func:`~refconv.grading.batch.grade_submission`, one judge subprocess each, a thread pool
-of ``--workers``), with 1 and with 2 workers, one after the other in the same run; submissions
-per hour of each and their ratio (issue target: 2 workers at least :data:`TARGET_SPEEDUP` times
-one worker). The batch uses no example database, so the second run replays nothing the first
-one found.
+does (:func:`~refconv.grading.batch.grade_submission`, one single-core judge subprocess each, a
+thread pool of ``--workers``), with 1 and with 2 workers, one after the other in the same run;
+submissions per hour of each and their ratio (issue target: 2 workers at least
+:data:`TARGET_SPEEDUP` times one worker). The batch uses no example database, so the second run
+replays nothing the first one found.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,9 +59,15 @@ _ZOO = Path(__file__).resolve().parent.parent / "tests" / "zoo"
 #: The profiled targets: (label, spec); spec None is refconv's own seed API.
 TARGETS: tuple[tuple[str, str | None], ...] = (
     ("refconv", None),
+    ("correct_vectorised", str(_ZOO / "correct_vectorised.py")),
     ("correct_loops", str(_ZOO / "correct_loops.py")),
     ("bug_db_flat", str(_ZOO / "bug_db_flat.py")),
 )
+#: Issue target: the default command on a vectorised correct target, all eight functions at
+#: default settings, at most this many seconds of wall time.
+TARGET_WALL = 3.0
+#: Issue target: the share of the wall time inside a plain-loop target's own code.
+TARGET_SHARE = 0.5
 
 #: Submissions of the batch-throughput folder (zoo files).
 BATCH_FILES = (
@@ -116,9 +129,10 @@ class Ledger:
             if stack:
                 stack[-1][2] += elapsed
 
-    def doing(self, name: str) -> contextlib.AbstractContextManager[list[Any]]:
-        """A span of activity ``name``."""
-        self.calls[name] = self.calls.get(name, 0) + 1
+    def doing(self, name: str, count: bool = True) -> contextlib.AbstractContextManager[list[Any]]:
+        """A span of activity ``name`` (``count``: one more call of it)."""
+        if count:
+            self.calls[name] = self.calls.get(name, 0) + 1
         return self._span(self._activities, self.activity, name)
 
     def during(self, name: str) -> contextlib.AbstractContextManager[list[Any]]:
@@ -176,24 +190,25 @@ def _instrumented(ledger: Ledger) -> contextlib.AbstractContextManager[None]:
     from refconv.conformance import calls, guard, isolation, runner, session
     from refconv.conformance.apis import cs231n, functional, seed
 
-    def invoke(function: Callable[..., Any]) -> Callable[..., Any]:
+    def start(function: Callable[..., Any]) -> Callable[..., Any]:
+        # The judge's time sending a call, and waiting for its answer (the expected values it
+        # computes in between are not executor time).
         def timed(*args: Any, **kwargs: Any) -> Any:
             with ledger.doing("executor round trips") as frame:
-                outcome = function(*args, **kwargs)
-                inside = time.perf_counter() - frame[1] - frame[2]
-            ledger.move("executor round trips", "target's own calls", min(outcome.seconds, inside))
-            return outcome
+                finish = function(*args, **kwargs)
+                sent = time.perf_counter() - frame[1] - frame[2]
+
+            def finished() -> Any:
+                with ledger.doing("executor round trips", count=False) as frame:
+                    outcome = finish()
+                    inside = sent + time.perf_counter() - frame[1] - frame[2]
+                own = min(outcome.seconds, inside)
+                ledger.move("executor round trips", "target's own calls", own)
+                return outcome
+
+            return finished
 
         return timed
-
-    def hypothesis_run(function: Callable[..., Any]) -> Callable[..., Any]:
-        # run_function's own time outside hypothesis is the corpus replay (and result building).
-        @contextlib.contextmanager
-        def block(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            with ledger.during("hypothesis other"), function(*args, **kwargs) as engine:
-                yield engine
-
-        return block
 
     oracle_functions = (
         "conv_forward",
@@ -214,11 +229,12 @@ def _instrumented(ledger: Ledger) -> contextlib.AbstractContextManager[None]:
         if hasattr(module, name)
     ]
     patches += [
-        (isolation.IsolatedTarget, "invoke", invoke),
-        (calls.InProcess, "invoke", invoke),
+        (isolation.IsolatedTarget, "start", start),
+        (calls.Implementation, "start", start),
         (runner, "explain", lambda f: _staged(ledger, "diagnosis")(_timed(ledger, "diagnosis")(f))),
         (runner, "run_function", _staged(ledger, "corpus")),
-        (runner, "collect_statistics", hypothesis_run),
+        # the search's own work outside hypothesis's phases (the engine's set-up, statistics)
+        (runner, "search", _staged(ledger, "hypothesis other")),
         (session, "run_all", _staged(ledger, "run_all")),
         (ConjectureRunner, "reuse_existing_examples", _staged(ledger, "reuse")),
         (ConjectureRunner, "generate_new_examples", _staged(ledger, "generate")),
@@ -254,16 +270,18 @@ def profile_target(
         each summing to ``wall``), ``target_share`` (the target's own calls over ``wall``),
         ``calls`` (wrapped calls per activity), ``verdicts`` and per-function ``statistics``.
     """
-    from refconv import SEED_FUNCTIONS
+    from refconv import SEED_FUNCTIONS, oracle
     from refconv.conformance.isolation import ExecutorConfig, IsolatedTarget, Limits
     from refconv.conformance.session import CheckOptions, run_check
 
     startup = startup_seconds() if startup is None else startup
+    if oracle.name() == "torch":
+        oracle.require_torch()  # its import is start-up, counted above
     ledger = Ledger()
     options = CheckOptions(functions=tuple(SEED_FUNCTIONS), max_examples=max_examples, seed=seed)
     config = ExecutorConfig(limits=Limits(memory=2048 * 2**20))
-    started = time.perf_counter()
-    with _instrumented(ledger):
+    with _instrumented(ledger):  # (its imports are the profiler's, not the check's)
+        started = time.perf_counter()
         with ledger.doing("executor start + load"), ledger.during("executor start + load"):
             target = IsolatedTarget(spec, config=config)
         with ledger.doing("other"), ledger.during("reports"), target:
@@ -276,7 +294,7 @@ def profile_target(
                 notes=target.notes,
                 target_key=target.digest,
             )
-    checked = time.perf_counter() - started
+        checked = time.perf_counter() - started
     stages = dict.fromkeys(STAGES, 0.0)
     for name, seconds in ledger.stage.items():
         # run_function's own span is the corpus replay; run_all's own span is its loop.
@@ -324,6 +342,39 @@ def profile_in_fresh_process(
         text=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def command_wall(
+    spec: str | None,
+    *,
+    pipeline: bool = True,
+    max_examples: int = 100,
+    seed: int = 0,
+    runs: int = 3,
+) -> dict[str, Any]:
+    """Wall seconds of ``refconv check SPEC`` as a user runs it: a fresh process per run.
+
+    Returns ``seconds`` (the median of ``runs``), ``runs`` (each run's seconds), and the last
+    run's ``verdicts`` and ``examples`` per function (from its ``--json`` report).
+    """
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        command = [sys.executable, "-m", "refconv", "check", *([spec] if spec else [])]
+        command += ["--max-examples", str(max_examples), "--seed", str(seed)]
+        command += ["--json", str(report), "--pipeline" if pipeline else "--no-pipeline"]
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run(command, capture_output=True, check=False)
+            times.append(time.perf_counter() - started)
+        document = json.loads(report.read_text())
+    results = document.get("results", [])
+    return {
+        "seconds": statistics.median(times),
+        "runs": times,
+        "verdicts": {r["function"]: r["status"] for r in results},
+        "examples": {r["function"]: r["examples"] for r in results},
+    }
 
 
 def _batch_options(max_examples: int, seed: int) -> list[str]:
@@ -394,12 +445,14 @@ def run(
     quick: bool = False,
     batch: bool = True,
     fresh: bool = True,
+    runs: int = 3,
 ) -> dict[str, Any]:
-    """Profile :data:`TARGETS`, then (``batch``) measure the batch throughput.
+    """Time and profile :data:`TARGETS`, then (``batch``) measure the batch throughput.
 
-    ``quick``: 10 examples, the correct_loops target only, a batch of two submissions.
-    ``fresh``: profile each target in a new interpreter (:func:`profile_in_fresh_process`),
-    else in this one (later targets then find torch and hypothesis warm).
+    ``quick``: 10 examples, the correct_loops target only, one run of each command, a batch of
+    two submissions. ``fresh``: profile each target in a new interpreter
+    (:func:`profile_in_fresh_process`), else in this one (later targets then find torch and
+    hypothesis warm). ``runs``: runs of each command (the median counts).
     """
     import hypothesis
     import numpy
@@ -408,8 +461,8 @@ def run(
     import refconv
 
     if quick:
-        max_examples = min(max_examples, 10)
-    targets = TARGETS[1:2] if quick else TARGETS
+        max_examples, runs = min(max_examples, 10), 1
+    targets = [t for t in TARGETS if t[0] == "correct_loops"] if quick else TARGETS
     document: dict[str, Any] = {
         "machine": {
             "platform": platform.platform(),
@@ -425,14 +478,34 @@ def run(
         },
         "max_examples": max_examples,
         "seed": seed,
+        "runs": runs,
         "fresh_process_per_target": fresh,
         "targets": [],
+        "target_wall": TARGET_WALL,
+        "target_share": TARGET_SHARE,
     }
     startup = startup_seconds()
     for label, spec in targets:
+        walls = {
+            mode: command_wall(
+                spec, pipeline=mode == "pipeline", max_examples=max_examples, seed=seed, runs=runs
+            )
+            for mode in ("pipeline", "one core")
+        }
         profiler = profile_in_fresh_process if fresh else profile_target
         profile = profiler(spec, max_examples=max_examples, seed=seed, startup=startup)
-        document["targets"].append({"label": label, **profile})
+        wall = walls["pipeline"]["seconds"]
+        own = profile["activities"]["target's own calls"]
+        document["targets"].append(
+            {
+                "label": label,
+                **profile,
+                "commands": walls,
+                "same_results": walls["pipeline"]["verdicts"] == walls["one core"]["verdicts"]
+                and walls["pipeline"]["examples"] == walls["one core"]["examples"],
+                "command_share": own / wall if wall > 0 else 0.0,
+            }
+        )
     if batch:
         files = BATCH_FILES[:2] if quick else BATCH_FILES
         document["batch"] = batch_throughput(files, max_examples=max_examples, seed=seed)
@@ -458,12 +531,38 @@ def format_report(document: dict[str, Any]) -> str:
         f"{machine['loadavg']} at start, {machine.get('loadavg_end')} at end",
         "versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
     ]
+    lines += ["", f"refconv check TARGET, median of {document['runs']} run(s) each:"]
+    lines.append(
+        f"  {'target':<20} {'pipeline':>9} {'one core':>9}  same results  "
+        "share inside the target's own code"
+    )
+    for t in document["targets"]:
+        commands = t["commands"]
+        lines.append(
+            f"  {t['label']:<20} {commands['pipeline']['seconds']:8.2f}s "
+            f"{commands['one core']['seconds']:8.2f}s  {'yes' if t['same_results'] else 'NO':<12}  "
+            f"{t['command_share']:.1%}"
+        )
+    vectorised = [t for t in document["targets"] if t["label"] in ("refconv", "correct_vectorised")]
+    for t in vectorised:
+        seconds = t["commands"]["pipeline"]["seconds"]
+        verdict = "meets" if seconds <= document["target_wall"] else "misses"
+        lines.append(
+            f"  {t['label']}: {seconds:.2f} s ({verdict} the {document['target_wall']:g} s target)"
+        )
+    for t in document["targets"]:
+        if t["label"] == "correct_loops":
+            verdict = "meets" if t["command_share"] >= document["target_share"] else "misses"
+            lines.append(
+                f"  correct_loops: {t['command_share']:.1%} inside its own code ({verdict} the "
+                f"{document['target_share']:.0%} target)"
+            )
     for t in document["targets"]:
         wall = t["wall"]
         failing = [f for f, v in t["verdicts"].items() if v != "pass"]
         lines += [
             "",
-            f"{t['label']} ({t['spec'] or 'refconv seed API'}): wall {wall:.2f} s "
+            f"{t['label']} ({t['spec'] or 'refconv seed API'}), one process: wall {wall:.2f} s "
             f"({t['check_seconds']:.2f} s after start-up), "
             + (f"failing: {', '.join(failing)}" if failing else "all pass"),
         ]
@@ -475,7 +574,7 @@ def format_report(document: dict[str, Any]) -> str:
             f"  calls: {calls.get('executor round trips', 0)} target, "
             f"{calls.get('oracle', 0)} oracle, {calls.get('tolerance', 0)} tolerance"
         )
-        lines.append(f"  share of wall inside the target's own code: {t['target_share']:.1%}")
+        lines.append(f"  share of this wall inside the target's own code: {t['target_share']:.1%}")
     if "batch" in document:
         batch = document["batch"]
         lines += ["", "batch throughput (grade_submission per file, thread pool, no database):"]
@@ -506,6 +605,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="10 examples, one target (correct_loops), a batch of two submissions",
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the batch throughput")
+    parser.add_argument(
+        "--runs", type=_positive_int, default=3, help="runs of each command (the median counts)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the measurements as JSON")
 
 
@@ -516,6 +618,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         seed=getattr(args, "seed", None) or 0,
         quick=getattr(args, "quick", False),
         batch=not getattr(args, "no_batch", False),
+        runs=getattr(args, "runs", None) or 3,
     )
     print(format_report(document))
     if getattr(args, "json", None):

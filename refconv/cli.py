@@ -9,6 +9,7 @@ are validated before any work; the target itself only ever runs in the executor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
@@ -208,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MIB",
         help="address-space limit of the target's process in MiB (default: 2048)",
     )
+    check.add_argument(
+        "--pipeline",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="spread one check over helper processes on a second core: problems drawn ahead "
+        "of the judge, torch imported and run in a process of its own (same report; default: on "
+        "for one target with one worker, no database and two usable cores; a folder's "
+        "submissions never do: they are the parallelism)",
+    )
     check.add_argument("--hide", action="append", default=[], help=argparse.SUPPRESS)
     grading = check.add_argument_group(
         "grading", "points and result files of grading platforms (docs/grading.md)"
@@ -287,35 +297,82 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
     """Check one target; fill ``outcome`` with its ``document`` and ``plots`` (for the platform
     files, which :func:`main` writes whatever happens here), or the ``reason`` it failed."""
     try:
-        from refconv.conformance.apis import detect
-        from refconv.conformance.isolation import IsolatedTarget
-        from refconv.conformance.runner import open_database
-        from refconv.conformance.session import CheckOptions, run_isolated_check
-        from refconv.conformance.target import TargetLoadError
-
         # The choice reaches worker processes and batch judges through REFCONV_ORACLE.
         oracle.select(args.oracle, export=True)
     except (ImportError, ValueError) as exc:
-        outcome["reason"] = f"the checker cannot run: {exc}"
-        print(f"refconv check: {exc}", file=sys.stderr)
-        return 2
+        return _cannot_run(outcome, exc)
+    with contextlib.ExitStack() as stack:
+        pipelined = _pipelined(args)
+        if pipelined:
+            from refconv.oracle_process import serve
+
+            # Forked first, with little imported yet: torch imports there while the judge
+            # imports the checker and loads the target.
+            stack.enter_context(serve())
+        try:
+            from refconv.conformance import apis, session  # noqa: F401 - before the fork below
+            from refconv.conformance.runner import open_database
+
+            apis.apis()
+            database = open_database(args.database)
+        except (ImportError, ValueError) as exc:
+            return _cannot_run(outcome, exc)
+        explorer = None
+        if pipelined:
+            from refconv.conformance.lookahead import Explorer
+
+            # Forked before the judge starts threads of its own (the executor's output drain),
+            # so that it holds none of their locks; it draws the problems ahead of the judge.
+            explorer = stack.enter_context(Explorer())
+        settings = {
+            "max_examples": args.max_examples,
+            "seed": args.seed,
+            "policy": args.ties,
+            "timeout": args.timeout,
+            "strict": args.strict,
+            "database": database if (args.workers or 1) == 1 else args.database,
+        }
+        chosen = _chosen_api(args, scheme)
+        spec = args.target if args.target is not None else DEFAULT_TARGETS[chosen or "seed"]
+        names = tuple(name for functions in API_FUNCTIONS.values() for name in functions)
+        return _load_and_check(args, scheme, outcome, spec, names, settings, explorer)
+
+
+def _cannot_run(outcome: dict[str, Any], exc: Exception) -> int:
+    outcome["reason"] = f"the checker cannot run: {exc}"
+    print(f"refconv check: {exc}", file=sys.stderr)
+    return 2
+
+
+def _pipelined(args: argparse.Namespace) -> bool:
+    """Whether the check runs as a pipeline of processes (README "Where a check's time
+    goes")."""
+    if args.pipeline is not None:
+        return args.pipeline
     try:
-        database = open_database(args.database)
-    except ValueError as exc:
-        outcome["reason"] = f"the checker cannot run: {exc}"
-        print(f"refconv check: {exc}", file=sys.stderr)
-        return 2
-    settings = {
-        "max_examples": args.max_examples,
-        "seed": args.seed,
-        "policy": args.ties,
-        "timeout": args.timeout,
-        "strict": args.strict,
-        "database": database if (args.workers or 1) == 1 else args.database,
-    }
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2 and (args.workers or 1) == 1 and args.database in (None, "none")
+
+
+def _load_and_check(
+    args: argparse.Namespace,
+    scheme: Any,
+    outcome: dict[str, Any],
+    spec: str | None,
+    names: tuple[str, ...],
+    settings: dict[str, Any],
+    explorer: Any,
+) -> int:
+    """Load the target in its executor, detect its API, check it, report (the second half of
+    :func:`_check_one`)."""
+    from refconv.conformance.apis import detect
+    from refconv.conformance.isolation import IsolatedTarget
+    from refconv.conformance.session import CheckOptions, run_isolated_check
+    from refconv.conformance.target import TargetLoadError
+
     chosen = _chosen_api(args, scheme)
-    spec = args.target if args.target is not None else DEFAULT_TARGETS[chosen or "seed"]
-    names = tuple(name for functions in API_FUNCTIONS.values() for name in functions)
     try:
         target = IsolatedTarget(spec, names=names, config=_executor_config(args))
     except TargetLoadError as exc:
@@ -356,6 +413,7 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
             ),
             progress=progress,
             finished=finished if workers > 1 else None,
+            explorer=explorer,
         )
     if progress is not None:
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
@@ -624,3 +682,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"refconv bench: {exc}", file=sys.stderr)
             return 2
     return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def run() -> None:
+    """The ``refconv`` console script and ``python -m refconv``: :func:`main`, then exit
+    without tearing the interpreter down. A check imports torch, whose teardown takes about
+    half a second on the benchmark machine and does nothing a finished command needs: output is
+    flushed and the exit handlers (executors, helper processes, logging) run first."""
+    import atexit
+
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's usage errors and --help; as the interpreter would
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+        if not isinstance(exc.code, int | None):
+            print(exc.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        code = 130
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream
+            pass
+    os._exit(code)
+

@@ -11,7 +11,8 @@ from refconv import bench_grading
 from refconv.conformance import guard, isolation, runner, session
 from refconv.conformance.apis import seed
 
-CORRECT = bench_grading.TARGETS[1][1]
+TARGETS = dict(bench_grading.TARGETS)
+CORRECT = TARGETS["correct_loops"]
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +56,18 @@ def test_the_wrapped_functions_are_restored_afterwards(profile):
         (oracle, "conv_forward"),
         (runner, "explain"),
         (runner, "run_function"),
-        (runner, "collect_statistics"),
+        (runner, "search"),
         (session, "run_all"),
     ]:
         assert getattr(owner, name).__qualname__ != "_timed.<locals>.wrap.<locals>.timed"
         assert "wrap" not in getattr(owner, name).__qualname__
         assert "bench_grading" not in getattr(owner, name).__module__
-    assert isolation.IsolatedTarget.invoke.__module__ == isolation.__name__
+    assert isolation.IsolatedTarget.start.__module__ == isolation.__name__
     assert ConjectureRunner.generate_new_examples.__module__.startswith("hypothesis")
 
 
 def test_a_failing_target_is_shrunk_and_diagnosed():
-    spec = bench_grading.TARGETS[2][1]
+    spec = TARGETS["bug_db_flat"]
     ledger = bench_grading.Ledger()
     with bench_grading._instrumented(ledger):
         result = runner.run_function(
@@ -77,16 +78,33 @@ def test_a_failing_target_is_shrunk_and_diagnosed():
     assert ledger.calls.get("diagnosis") == 1
 
 
+def test_the_command_is_timed_with_and_without_the_pipeline_with_the_same_results():
+    spec = TARGETS["correct_vectorised"]
+    piped = bench_grading.command_wall(spec, pipeline=True, max_examples=2, runs=2)
+    alone = bench_grading.command_wall(spec, pipeline=False, max_examples=2, runs=1)
+    assert len(piped["runs"]) == 2 and min(piped["runs"]) <= piped["seconds"] <= max(piped["runs"])
+    assert piped["seconds"] > 0 and alone["seconds"] > 0
+    assert piped["verdicts"] == alone["verdicts"] and set(piped["verdicts"].values()) == {"pass"}
+    assert piped["examples"] == alone["examples"]
+
+
 def test_quick_run_from_args_prints_and_writes_json(tmp_path, capsys, monkeypatch):
-    # One submission per batch run; the profile in this process, start-up not re-measured.
+    # One submission per batch run; the profile in this process, start-up not re-measured, the
+    # commands not run (command_wall has its own test).
     monkeypatch.setattr(bench_grading, "BATCH_FILES", ("correct_vectorised.py",))
     monkeypatch.setattr(bench_grading, "startup_seconds", lambda: 0.5)
     monkeypatch.setattr(bench_grading, "profile_in_fresh_process", bench_grading.profile_target)
+    monkeypatch.setattr(
+        bench_grading,
+        "command_wall",
+        lambda spec, **kw: {"seconds": 1.0, "runs": [1.0], "verdicts": {}, "examples": {}},
+    )
     out = tmp_path / "grading.json"
     args = argparse.Namespace(max_examples=2, seed=0, quick=True, no_batch=False, json=str(out))
     assert bench_grading.run_from_args(args) == 0
     printed = capsys.readouterr().out
-    assert "share of wall inside the target's own code" in printed
+    assert "share inside the target's own code" in printed
+    assert "correct_loops: " in printed and "target)" in printed
     assert "--workers 2" in printed
     document = json.loads(out.read_text())
     assert [t["label"] for t in document["targets"]] == ["correct_loops"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import select
 import struct
 import sys
 import tempfile
@@ -675,3 +676,63 @@ def test_the_executor_side_parses_as_python_3_8():
                 assert not any(a.name.startswith("refconv") for a in node.names), path
             if isinstance(node, ast.ImportFrom):
                 assert not (node.module or "").startswith("refconv"), path
+
+
+# --- started calls: the judge works while the target runs -----------------------------------
+
+SLEEPER = """
+import time
+
+
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def count():
+    calls.append(1)
+    return len(calls)
+
+
+calls = []
+"""
+
+
+def test_a_started_call_answers_when_finished(tmp_path):
+    with IsolatedTarget(write(tmp_path, SLEEPER), names=("nap", "count")) as isolated:
+        finish = isolated.start("nap", [("seconds", 0.2)], 5)
+        assert finish().value == 0.2
+        assert finish().value == 0.2  # the same outcome, read once
+
+
+def _busy_until_answered(isolated: IsolatedTarget, at_least: float) -> None:
+    """The judge busy (computing expected values, importing torch...) until the answer is in
+    its pipe and at least ``at_least`` seconds have passed."""
+    started = time.monotonic()
+    select.select([isolated._process.response_r], [], [], 60)
+    time.sleep(max(0.0, at_least - (time.monotonic() - started)))
+
+
+def test_a_judge_busy_past_the_timeout_still_reads_a_fast_answer(tmp_path):
+    with IsolatedTarget(write(tmp_path, SLEEPER), names=("nap", "count")) as isolated:
+        finish = isolated.start("nap", [("seconds", 0.0)], 0.3)
+        _busy_until_answered(isolated, 0.6)
+        outcome = finish()
+        assert not outcome.timed_out and outcome.value == 0.0
+        assert isolated.invoke("count", [], 5).value == 1  # the same executor
+
+
+def test_a_slow_answer_read_late_is_a_timeout_and_the_next_call_gets_a_fresh_executor(tmp_path):
+    with IsolatedTarget(write(tmp_path, SLEEPER), names=("nap", "count")) as isolated:
+        assert isolated.invoke("count", [], 5).value == 1
+        finish = isolated.start("nap", [("seconds", 0.5)], 0.3)
+        _busy_until_answered(isolated, 0.0)  # 0.5 s of work, over the limit
+        assert finish().timed_out
+        assert isolated.invoke("count", [], 5).value == 1  # fresh: as if it had been killed
+
+
+def test_a_call_started_and_never_waited_for_does_not_answer_the_next_one(tmp_path):
+    with IsolatedTarget(write(tmp_path, SLEEPER), names=("nap", "count")) as isolated:
+        isolated.start("nap", [("seconds", 0.1)], 5)  # its answer is never asked for
+        assert isolated.invoke("count", [], 5).value == 1
+        assert isolated.invoke("nap", [("seconds", 0.0)], 5).value == 0.0

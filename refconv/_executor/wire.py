@@ -108,11 +108,13 @@ class Reader:
     def _fill(self, size: int, deadline: float | None) -> bytes:
         while len(self.pending) < size:
             if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise Deadline("no answer in time")
+                # Past the deadline, what already arrived is still read (the reader may have
+                # been busy): only waiting for more is refused.
+                remaining = max(deadline - time.monotonic(), 0.0)
                 ready, _, _ = select.select([self.fd], [], [], remaining)
                 if not ready:
+                    if remaining <= 0:
+                        raise Deadline("no answer in time")
                     continue
             chunk = os.read(self.fd, max(size - len(self.pending), 1 << 16))
             if not chunk:

@@ -24,6 +24,7 @@ import threading
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,19 @@ class Implementation:
         """Call ``function`` on copies of the ``(name, value)`` arguments: positionally, except
         those whose name ends with ``=`` (``("stride=", 2)``), passed by keyword."""
         raise NotImplementedError
+
+    def start(
+        self, function: str, args: list[tuple[str, Any]], timeout: float | None
+    ) -> Callable[[], Outcome]:
+        """:meth:`invoke`, started: returns a function that waits for its :class:`Outcome`.
+
+        The judge works on something else (the expected values) while the call runs. Calls
+        still run one at a time, in the order they were started: starting another call, or
+        invoking one, first waits for this one. Here the call runs at once; an implementation
+        in another process overrides it.
+        """
+        outcome = self.invoke(function, args, timeout)
+        return lambda: outcome
 
     def kept(self, function: str, result: Any, index: int) -> Any:
         """What to pass a later call for element ``index`` of ``result``, the last result of

@@ -106,8 +106,34 @@ def call(
 ) -> Any:
     """Call ``impl.<function>(*values)`` guarded; raise a failure of ``checked`` (default
     ``function``) for a timeout, a crash, an exception or a mutated input."""
-    checked = checked or function
-    outcome = impl.invoke(function, args, ctx.timeout)
+    return start(ctx, impl, function, args, problem, checked=checked)()
+
+
+def start(
+    ctx: Context,
+    impl: Implementation,
+    function: str,
+    args: list[tuple[str, Any]],
+    problem: Any,
+    *,
+    checked: str | None = None,
+) -> Callable[[], Any]:
+    """:func:`call`, started: returns a function that waits for the call and returns its value
+    (or raises its failure). A check computes its expected values meanwhile, while the target
+    runs in the executor (:meth:`Implementation.start`)."""
+    finish = impl.start(function, args, ctx.timeout)
+    return lambda: _value(ctx, function, args, problem, checked or function, finish())
+
+
+def _value(
+    ctx: Context,
+    function: str,
+    args: list[tuple[str, Any]],
+    problem: Any,
+    checked: str,
+    outcome: Any,
+) -> Any:
+    """What a call returned, or the failure of ``checked`` its outcome is."""
     if outcome.timed_out:
         raise ConformanceFailure(
             checked,

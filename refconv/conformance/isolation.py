@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,18 @@ def _remove(folder: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def forget_executors() -> None:
+    """In a process forked from the judge: close the inherited ends of its executors' pipes
+    (they stay the judge's; this process must not hold them open, nor kill them)."""
+    for process in list(_live):
+        process._close_own()
+        try:
+            os.close(process.output_r)
+        except OSError:
+            pass
+    _live.clear()
+
+
 @atexit.register
 def kill_all_executors() -> None:
     """Kill every executor this process started (at exit; worker processes call it too)."""
@@ -332,6 +345,7 @@ class IsolatedTarget(Implementation):
         self.functions: list[str] = []
         self.executor: dict[str, Any] = {}
         self._process: _Process | None = None
+        self._pending: Callable[[], Outcome] | None = None
         self.load()
 
     def _file(self) -> str | None:
@@ -435,6 +449,7 @@ class IsolatedTarget(Implementation):
 
     def close(self) -> None:
         """Kill the executor (a later call starts a new one)."""
+        self._pending = None
         if self._process is not None:
             self._process.kill()
             self._process = None
@@ -448,6 +463,7 @@ class IsolatedTarget(Implementation):
     def __getstate__(self) -> dict[str, Any]:  # spawned worker processes start their own
         state = dict(self.__dict__)
         state["_process"] = None
+        state["_pending"] = None
         return state
 
     # --- Implementation
@@ -459,12 +475,19 @@ class IsolatedTarget(Implementation):
         return wire.Ref(function, index)
 
     def invoke(self, function: str, args: list[tuple[str, Any]], timeout: float | None) -> Outcome:
+        return self.start(function, args, timeout)()
+
+    def start(
+        self, function: str, args: list[tuple[str, Any]], timeout: float | None
+    ) -> Callable[[], Outcome]:
+        self._wait_pending()
         process = self._process
         if process is None or process.owner != os.getpid():
             try:
                 self.load()
             except TargetLoadError as exc:
-                return Outcome(crash=f"the target could not be loaded again: {exc}")
+                crashed = Outcome(crash=f"the target could not be loaded again: {exc}")
+                return lambda: crashed
             process = self._process
         buffers: list[bytes] = []
         encoded = [
@@ -477,19 +500,56 @@ class IsolatedTarget(Implementation):
             for name, value in args
         ]
         request = {"op": "call", "function": function, "args": encoded}
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            header, data = self._ask(process, request, timeout, buffers)
-        except ExecutorTimeout:
-            self._process = None
-            return Outcome(timed_out=True, printed=process.output_tail(2000))
-        except ExecutorError as exc:
-            self._process = None
-            return Outcome(crash=str(exc))
+            process.send(request, buffers, deadline)
+        except (ExecutorTimeout, ExecutorError) as exc:
+            outcome = self._failed(process, exc)
+            return lambda: outcome
+        answer: list[Outcome] = []
+
+        def finish() -> Outcome:
+            if not answer:
+                if self._pending is finish:
+                    self._pending = None
+                answer.append(self._answer(process, deadline, timeout))
+            return answer[0]
+
+        self._pending = finish
+        return finish
+
+    def _wait_pending(self) -> None:
+        """Collect the answer of a started call nobody waited for (its frame must not be read
+        as the next call's answer)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending()
+
+    def _answer(self, process: _Process, deadline: float | None, timeout: float | None) -> Outcome:
         try:
-            return _outcome(header, data)
+            header, data = process.receive(deadline)
+        except (ExecutorTimeout, ExecutorError) as exc:
+            return self._failed(process, exc)
+        try:
+            outcome = _outcome(header, data)
         except Exception as exc:  # noqa: BLE001 - anything malformed from the untrusted side
             self.close()
             return Outcome(crash=f"the executor broke the protocol ({exc})"[:500])
+        if timeout is not None and outcome.seconds > timeout:
+            # An answer read after its deadline (the judge was busy meanwhile) from a call that
+            # itself ran too long: what waiting would have found, a timeout, and a fresh
+            # executor for the next call.
+            return self._failed(process, ExecutorTimeout())
+        return outcome
+
+    def _failed(self, process: _Process, exc: Exception) -> Outcome:
+        """The outcome of a call whose executor timed out or failed (it is killed)."""
+        if self._process is process:
+            self._process = None
+        if isinstance(exc, ExecutorTimeout):
+            process.kill()
+            return Outcome(timed_out=True, printed=process.output_tail(2000))
+        return Outcome(crash=str(exc))
 
     def repro_loader(self) -> str:
         """Python source that binds ``impl`` to this target, for reproduction snippets."""

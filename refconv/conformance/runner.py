@@ -20,9 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.reporting import with_reporter
 from hypothesis.statistics import collector
 
@@ -31,6 +29,7 @@ from refconv.conformance import apis
 from refconv.conformance.calls import RemoteError
 from refconv.conformance.checks import check
 from refconv.conformance.guard import DEFAULT_TIMEOUT, ConformanceFailure, defines
+from refconv.conformance.search import search
 
 DEFAULT_MAX_EXAMPLES = 100
 #: Shrinking is budgeted in calls of the implementation, so that the minimal counterexample is
@@ -38,20 +37,6 @@ DEFAULT_MAX_EXAMPLES = 100
 #: (reported when it triggers).
 DEFAULT_SHRINK_CALLS = 1000
 SHRINK_SAFETY_SECONDS = 300.0
-
-
-@contextlib.contextmanager
-def _shrink_budget(seconds: float) -> Iterator[None]:
-    """Cap hypothesis's shrinking time (its engine reads this module constant at shrink start)."""
-    previous = getattr(hypothesis_engine, "MAX_SHRINKING_SECONDS", None)
-    if previous is None:  # a hypothesis without the knob: keep its own budget
-        yield
-        return
-    hypothesis_engine.MAX_SHRINKING_SECONDS = seconds
-    try:
-        yield
-    finally:
-        hypothesis_engine.MAX_SHRINKING_SECONDS = previous
 
 
 DEFAULT_SEED = 0
@@ -98,22 +83,6 @@ class FunctionResult:
     @property
     def ok(self) -> bool:
         return self.status in ("pass", "missing")
-
-
-def _find_failure(exc: BaseException) -> ConformanceFailure | None:
-    """The ConformanceFailure inside whatever hypothesis raised (groups, flaky wrappers)."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ConformanceFailure):
-            return current
-        stack.extend(getattr(current, "exceptions", ()))
-        stack.extend([current.__cause__, current.__context__])
-    return None
 
 
 #: Phases of hypothesis's engine reported in a result's statistics (the target phase is part
@@ -201,6 +170,51 @@ def statistics_line(statistics: dict[str, Any]) -> str:
     return line
 
 
+class _Verdicts:
+    """The verdict of every problem judged so far in one function's check, by content.
+
+    A problem is judged once: the same problem drawn again (hypothesis replaying a search's
+    first examples, a shrink candidate equal to an earlier one) gets its first verdict back
+    without calling the implementation again. With look-ahead exploration
+    (:mod:`refconv.conformance.lookahead`) the judge fills it from problems drawn in another
+    process; the search that follows a failure finds them here, so the implementation sees
+    the same calls in the same order either way.
+    """
+
+    def __init__(self, judge: Callable[[Any], list[tuple[str, str]]]) -> None:
+        self._judge = judge
+        self._seen: dict[bytes, ConformanceFailure | list[tuple[str, str]]] = {}
+        self._unkeyed: list[tuple[Any, ConformanceFailure | list[tuple[str, str]]]] = []
+
+    def _judged(self, problem: Any) -> ConformanceFailure | list[tuple[str, str]]:
+        try:
+            return self._judge(problem)
+        except ConformanceFailure as failure:
+            return failure
+
+    def ahead(self, problem: Any) -> list[tuple[str, str]]:
+        """Judge a problem drawn ahead; its key is computed only if a search asks for verdicts
+        (most checks pass, and never do)."""
+        seen = self._judged(problem)
+        self._unkeyed.append((problem, seen))
+        if isinstance(seen, ConformanceFailure):
+            raise seen
+        return seen
+
+    def verdict(self, problem: Any, key: bytes | None = None) -> list[tuple[str, str]]:
+        """The advice of ``problem`` (judged now, or before); raise its failure."""
+        for earlier, seen in self._unkeyed:
+            self._seen.setdefault(_problem_key(earlier), seen)
+        self._unkeyed.clear()
+        key = key if key is not None else _problem_key(problem)
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = self._judged(problem)
+        if isinstance(seen, ConformanceFailure):
+            raise seen
+        return seen
+
+
 def run_function(
     impl: Any,
     function: str,
@@ -217,6 +231,7 @@ def run_function(
     progress: Callable[[str, int], None] | None = None,
     target_key: str = "",
     strict: bool = False,
+    ahead: Any = None,
 ) -> FunctionResult:
     """Check ``impl.<function>`` on up to ``max_examples`` generated problems.
 
@@ -242,6 +257,9 @@ def run_function(
         another's search
     strict : behaviour outside the seed API's contract (unknown mode, integer input) fails
         instead of being reported as :attr:`FunctionResult.advice`
+    ahead : the problems of this very search drawn ahead by a look-ahead explorer
+        (:class:`refconv.conformance.lookahead.Stream`), or None to search inline. The result
+        is the same either way.
     """
     if not defines(impl, function):
         return FunctionResult(function, "missing", message=f"{function} is not defined")
@@ -251,18 +269,31 @@ def run_function(
     first_failure = [0]
     api = apis.api_of(function)
     problems = strategy if strategy is not None else api.problems(function)
-    # After the first failure every call is a shrink step. Past the budget only the problems
-    # already seen failing run again (hypothesis replays its minimal one at the end); the
-    # others count as passing, so the shrinker stops where the budget ends.
-    failing: set[bytes] = set()
-    shrinking = {"calls": 0, "cut": False}
     advice: dict[str, str] = {}
 
-    def judged(problem: Any) -> None:
-        for topic, text in check(
-            function, impl, problem, policy=policy, timeout=timeout, strict=strict
-        ):
-            advice.setdefault(topic, text)
+    def judged(problem: Any) -> list[tuple[str, str]]:
+        return check(function, impl, problem, policy=policy, timeout=timeout, strict=strict)
+
+    verdicts = _Verdicts(judged)
+
+    def counted(problem: Any, key: bytes | None = None) -> None:
+        """One call of the search's test: its verdict, counted (a cached verdict counts too:
+        what a search did does not depend on what was judged ahead)."""
+        count[0] += 1
+        if progress is not None and count[0] % 10 == 0:
+            progress(function, count[0])
+        try:
+            for topic, text in verdicts.verdict(problem, key):
+                advice.setdefault(topic, text)
+        except ConformanceFailure:
+            first_failure[0] = first_failure[0] or count[0]
+            raise
+
+    # After the first failure every call is a shrink step. Past the budget only the problems
+    # already seen failing run again; the others count as passing, so the shrinker stops
+    # where the budget ends.
+    failing: set[bytes] = set()
+    shrinking = {"calls": 0, "cut": False}
 
     def conforms(problem: Any) -> None:
         key = _problem_key(problem)
@@ -271,34 +302,13 @@ def run_function(
                 shrinking["cut"] = True
                 return
             shrinking["calls"] += 1
-        count[0] += 1
-        if progress is not None and count[0] % 10 == 0:
-            progress(function, count[0])
         try:
-            judged(problem)
+            counted(problem, key)
         except ConformanceFailure as failure:
-            first_failure[0] = first_failure[0] or count[0]
             failing.add(key)
             if failure.kind in TERMINAL_KINDS:
                 raise _StopSearch(failure) from None
             raise
-
-    # One database key per function, tie policy and target content: what failed once for this
-    # code is replayed first next time; nothing leaks between different targets.
-    conforms._hypothesis_internal_add_digest = f"refconv:{function}:{policy}:{target_key}".encode()
-    conforms = settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=database,
-        derandomize=False,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-        print_blob=False,
-    )(given(problem=problems)(conforms))
-    if seed is not None:
-        # hypothesis.seed() would also switch the example database off; set the seed alone.
-        conforms._hypothesis_internal_use_seed = seed
 
     # The seed corpus runs first and finds most bugs in a few calls; exploration then looks for
     # a *minimal* failing input (hypothesis cannot shrink explicit examples), and the corpus
@@ -307,11 +317,10 @@ def run_function(
     started = time.perf_counter()
     if use_corpus and strategy is None:
         for problem in api.corpus(function):
-            count[0] += 1
             try:
-                judged(problem)
+                counted(problem)
             except ConformanceFailure as failure:
-                corpus_failure, first_failure[0] = failure, count[0]
+                corpus_failure = failure
                 break
     replayed, corpus_seconds = count[0], time.perf_counter() - started
     engine: dict[str, Any] = {}
@@ -322,12 +331,37 @@ def run_function(
     try:
         if stopped:
             raise _StopSearch(failure)
-        with (
-            with_reporter(lambda message: None),
-            _shrink_budget(shrink_seconds),
-            collect_statistics() as engine,
-        ):
-            conforms()
+        found = None
+        if ahead is not None:
+            # Judge the problems drawn ahead, in their order, up to the first failure. All
+            # passing: the search would have drawn exactly these (README "Where a check's
+            # time goes"), and its result is theirs. Otherwise the search replays them from
+            # the verdicts and shrinks the failure as usual.
+            judged_ahead: list[list[tuple[str, str]]] = []
+
+            def judge_ahead(problem: Any) -> None:
+                judged_ahead.append(verdicts.ahead(problem))
+                if progress is not None and len(judged_ahead) % 10 == 0:
+                    progress(function, replayed + len(judged_ahead))
+
+            found = ahead.judge(judge_ahead)
+        if found is not None and found.complete and not found.failed:
+            count[0] += len(judged_ahead)
+            for topic, text in (item for judged in judged_ahead for item in judged):
+                advice.setdefault(topic, text)
+            engine = found.statistics
+        else:
+            with with_reporter(lambda message: None):
+                result = search(
+                    problems,
+                    conforms,
+                    max_examples=max_examples,
+                    seed=seed,
+                    database=database,
+                    database_key=_database_key(function, policy, target_key),
+                    shrink_seconds=shrink_seconds,
+                )
+            engine, failure = result.statistics, result.failure
     except _StopSearch as stop:
         failure = stop.failure
         failure.notes.append(
@@ -335,19 +369,17 @@ def run_function(
             "could cost as much)"
         )
     except Exception as exc:  # noqa: BLE001 - anything from user code or hypothesis is reported
-        failure = _find_failure(exc)
-        if failure is None:
-            elapsed = time.perf_counter() - started
-            message = f"checker error: {type(exc).__name__}: {exc}"
-            return FunctionResult(
-                function,
-                "error",
-                count[0],
-                elapsed,
-                message=message,
-                seed=seed,
-                statistics=_statistics(engine, replayed, corpus_seconds, elapsed),
-            )
+        elapsed = time.perf_counter() - started
+        message = f"checker error: {type(exc).__name__}: {exc}"
+        return FunctionResult(
+            function,
+            "error",
+            count[0],
+            elapsed,
+            message=message,
+            seed=seed,
+            statistics=_statistics(engine, replayed, corpus_seconds, elapsed),
+        )
     if failure is None and corpus_failure is not None:
         failure = corpus_failure
         failure.notes.append("found by the seed corpus; random exploration found no smaller case")
@@ -393,6 +425,12 @@ def run_function(
     )
 
 
+def _database_key(function: str, policy: str, target_key: str) -> bytes:
+    """One database key per function, tie policy and target content: what failed once for this
+    code is replayed first next time; nothing leaks between different targets."""
+    return hashlib.sha256(f"refconv:{function}:{policy}:{target_key}".encode()).digest()
+
+
 def explain(failure: ConformanceFailure, recheck: Callable[[Any, str], None]) -> None:
     """Diagnose ``failure`` with its API profile's rules (``recheck`` confirms on fresh values)."""
     apis.api_of(failure.function).explain(failure, recheck)
@@ -424,23 +462,6 @@ def open_database(spec: str | None) -> Any:
     return DirectoryBasedExampleDatabase(spec)
 
 
-@contextlib.contextmanager
-def oracle_single_threaded() -> Iterator[None]:
-    """torch with one thread for the duration of a check (restored afterwards): the oracle's
-    problems are tiny, and its thread pool costs more than it saves (a small conv backward:
-    ~47 ms with 2 threads, ~0.35 ms with 1, docs/bench_grading.txt)."""
-    torch = oracle.require_torch() if oracle.name() == "torch" else None
-    if torch is None:
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def run_all(
     impl: Any,
     functions: list[str] | None = None,
@@ -449,6 +470,7 @@ def run_all(
     workers: int = 1,
     loader: Callable[[], Any] | None = None,
     finished: Callable[[int, int], None] | None = None,
+    explorer: Any = None,
     **options: Any,
 ) -> list[FunctionResult]:
     """:func:`run_function` for each function of an API, in the API's order.
@@ -466,6 +488,9 @@ def run_all(
         e.g. ``functools.partial(IsolatedTarget, spec)``. Forked workers inherit ``impl``; an
         :class:`~refconv.conformance.isolation.IsolatedTarget` then starts its own executor
     finished : called as ``finished(done, total)`` each time a function's check completes
+    explorer : an idle :class:`~refconv.conformance.lookahead.Explorer` to draw the problems
+        ahead of the judge (same results; used with one worker, a seed and no database only,
+        else ignored)
     options : passed to :func:`run_function`. ``database`` may be a spec for
         :func:`open_database`, opened once per process (what workers need: a Redis connection
         must not be shared across processes); with spawned workers the options must pickle.
@@ -478,9 +503,10 @@ def run_all(
         if isinstance(options.get("database"), str):
             options["database"] = open_database(options["database"])
         results = []
-        with oracle_single_threaded():
+        streams = _look_ahead(explorer, impl, names, options)
+        with oracle.single_threaded():
             for name in names:
-                results.append(run_function(impl, name, **options))
+                results.append(run_function(impl, name, ahead=streams.get(name), **options))
                 if finished is not None:
                     finished(len(results), len(names))
     failed = {r.function for r in results if r.status in ("fail", "error")}
@@ -493,6 +519,28 @@ def run_all(
                     f"{helper} fails too: if {r.function} uses it, that may be the cause"
                 )
     return results
+
+
+def _look_ahead(
+    explorer: Any, impl: Any, names: list[str], options: dict[str, Any]
+) -> dict[str, Any]:
+    """The explorer's stream of each function's problems (none when it cannot look ahead:
+    a database's replay is edited by the search itself, a fresh seed or an overridden strategy
+    cannot be shared)."""
+    if (
+        explorer is None
+        or options.get("database") is not None
+        or options.get("seed", DEFAULT_SEED) is None
+        or options.get("strategy") is not None
+    ):
+        return {}
+    from refconv.conformance.lookahead import Job
+
+    max_examples = options.get("max_examples", DEFAULT_MAX_EXAMPLES)
+    seed = options.get("seed", DEFAULT_SEED)
+    jobs = [Job(name, max_examples, seed) for name in names if defines(impl, name)]
+    explorer.assign(jobs)
+    return {job.function: explorer.stream(job.function) for job in jobs}
 
 
 # --------------------------------------------------------------------------------------------

@@ -92,6 +92,7 @@ def _run(
     progress: Callable[[str, int], None] | None,
     finished: Callable[[int, int], None] | None,
     target_key: str,
+    explorer: Any,
 ) -> list[FunctionResult]:
     return run_all(
         impl,
@@ -108,6 +109,7 @@ def _run(
         progress=progress,
         target_key=target_key,
         strict=options.strict,
+        explorer=explorer,
     )
 
 
@@ -119,13 +121,14 @@ def run_check(
     loader: str,
     present: list[str],
     notes: list[str] = (),
-    context: dict[str, Any] | None = None,
+    context: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     isolation: str = "",
     workers: int = 1,
     worker_loader: Callable[[], Any] | None = None,
     progress: Callable[[str, int], None] | None = None,
     finished: Callable[[int, int], None] | None = None,
     target_key: str = "",
+    explorer: Any = None,
 ) -> CheckRun:
     """Check ``impl`` and build both reports.
 
@@ -137,18 +140,29 @@ def run_check(
     present : the functions the target defines (a backward's snippet builds its cache with
         the target's own forward when that is present)
     notes : facts about loading the target, printed above the table
-    context : extra top-level JSON entries (versions, isolation)
+    context : extra top-level JSON entries (versions, isolation), or a function that returns
+        them once the checks are done (the oracle's version is known once it is imported)
     isolation : one-line summary of the isolation reached, for the text report
-    workers, worker_loader, progress, finished, target_key : see
+    workers, worker_loader, progress, finished, target_key, explorer : see
         :func:`refconv.conformance.runner.run_all`
     """
     names = list(options.functions) if options.functions is not None else None
-    results = _run(impl, names, options, workers, worker_loader, progress, finished, target_key)
+    results = _run(
+        impl, names, options, workers, worker_loader, progress, finished, target_key, explorer
+    )
     has_forward = apis.get(options.api).has_forward(present)
     reported = options.reported()
     text = text_report(name, results, reported, loader, has_forward, list(notes), isolation)
     document = json.loads(
-        json_report(name, results, reported, loader, has_forward, list(notes), context)
+        json_report(
+            name,
+            results,
+            reported,
+            loader,
+            has_forward,
+            list(notes),
+            context() if callable(context) else context,
+        )
     )
     return CheckRun(results, text, document)
 
@@ -165,7 +179,7 @@ def run_isolated_check(target: Any, options: CheckOptions, **run: Any) -> CheckR
         loader=target.repro_loader(),
         present=target.functions,
         notes=target.notes,
-        context={"versions": versions(target.executor), "isolation": isolation},
+        context=lambda: {"versions": versions(target.executor), "isolation": isolation},
         isolation=(
             f"{isolation.get('level', '?')} (target run by Python "
             f"{target.executor.get('python')}, NumPy {target.executor.get('numpy')})"

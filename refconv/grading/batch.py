@@ -31,7 +31,8 @@ def submissions_in(folder: Path) -> list[Path]:
 def check_options(args: Any) -> list[str]:
     """The ``refconv check`` options (no target, no ``--json``) that grade one submission of a
     batch the way ``args`` (the batch's parsed options) asks."""
-    options = ["--max-examples", str(args.max_examples), "--seed", str(args.seed)]
+    # Each submission's judge keeps to one core: the batch's workers are the parallelism.
+    options = ["--max-examples", str(args.max_examples), "--seed", str(args.seed), "--no-pipeline"]
     options += ["--ties", args.ties, "--timeout", str(args.timeout)]
     options += ["--import-timeout", str(args.import_timeout), "--isolation", args.isolation]
     options += ["--memory", str(args.memory), "--database", args.database]

@@ -1,6 +1,7 @@
 """Memory layouts of an input array: fresh C arrays, Fortran order, negative strides, strided
 slices and read-only arrays (:data:`LAYOUTS`), the same values in each (:func:`as_layout`), and
-:func:`with_input_layout`, which draws one for a problem's main input."""
+:func:`with_input_layout` (and :func:`draw_input_layout`), which draw one for a problem's main
+input."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from refconv.strategies._values import _Draw
+from refconv.strategies._choices import Draw, composite
 
 #: Memory layouts of an input array that real callers pass: fresh C arrays first (what
 #: shrinking heads to), then views.
@@ -46,14 +47,23 @@ def as_layout(array: np.ndarray, layout: str) -> np.ndarray:
 _MAIN_INPUT = ("A_prev", "X", "x", "a_slice_prev")
 
 
-@st.composite
-def _with_input_layout(draw: _Draw, problem: Any) -> Any:
-    name = next(n for n in _MAIN_INPUT if isinstance(getattr(problem, n, None), np.ndarray))
-    layout = draw(st.sampled_from(LAYOUTS))
+def draw_input_layout(draw: Draw, problem: Any) -> Any:
+    """``problem`` with its main input (``A_prev``, ``X``, ``x`` or ``a_slice_prev``) in a drawn
+    one of the :data:`LAYOUTS`, same values (reported as ``event("input layout: ...")``); a
+    problem without one, unchanged (nothing drawn). For use inside a :func:`composite`."""
+    name = next((n for n in _MAIN_INPUT if isinstance(getattr(problem, n, None), np.ndarray)), None)
+    if name is None:
+        return problem
+    layout = draw.choice(LAYOUTS)
     event(f"input layout: {layout}")
     fields = dict(problem.__dict__)
     fields[name] = as_layout(fields[name], layout)
     return type(problem)(**fields)
+
+
+@composite
+def _with_input_layout(draw: Draw, problem: Any) -> Any:
+    return draw_input_layout(draw, problem)
 
 
 def with_input_layout(problem: Any) -> st.SearchStrategy[Any]:

@@ -13,15 +13,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
-from hypothesis.extra.numpy import arrays
 from numpy.typing import DTypeLike
+
+from refconv.strategies._choices import Draw, composite
 
 VALUE_KINDS: tuple[str, ...] = ("normal", "small_int", "relu", "mixed")
 """The value distributions of :func:`values`, in shrinking order ("normal" is the simplest)."""
@@ -30,7 +31,6 @@ _NORMAL_BOUND = 3.0
 _SMALL_INT_BOUND = 2
 _MIXED_EXPONENT = 4
 
-_Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
 # --- argument validation (at strategy-construction time, like hypothesis.extra.numpy) ----------
@@ -77,47 +77,43 @@ def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-# --- element strategies ---------------------------------------------------------------------
+# --- values ---------------------------------------------------------------------------------
 
 
-def _to_dtype(dtype: np.dtype) -> Callable[[float], float]:
-    """Round a Python float into ``dtype`` (flushing subnormals to zero) and back."""
-    tiny = float(np.finfo(dtype).tiny)
+def _zigzag(codes: np.ndarray, count: int) -> np.ndarray:
+    """Codes (unsigned ints) onto the integers of [-(count // 2), count // 2]: 0, 1, -1, 2, -2...
 
-    def convert(value: float) -> float:
-        value = float(dtype.type(value))
-        return 0.0 if abs(value) < tiny else value
-
-    return convert
+    Code 0 is 0 and small codes are small magnitudes, so that shrinking the codes towards zero
+    shrinks the values towards zero. ``count`` is odd."""
+    u = codes.astype(np.int64) % count
+    return np.where(u % 2 == 1, (u + 1) // 2, -(u // 2))
 
 
-def _normal(dtype: np.dtype) -> st.SearchStrategy[float]:
-    # Hundredths in [-3, 3], drawn as integers: readable in reports (1.23, not 1.2299999),
-    # and an integer choice costs hypothesis's shrinker far less than a float choice, which
-    # keeps shrinking a many-element array fast.
-    steps = int(_NORMAL_BOUND * 100)
-    convert = _to_dtype(dtype)
-    return st.integers(-steps, steps).map(lambda k: convert(k / 100))
+#: Bytes of choices each element of an array of the value kind takes (see :func:`_decode`).
+_KIND_BYTES = {"normal": 2, "small_int": 1, "relu": 2, "mixed": 3}
 
 
-def _elements(kind: str, dtype: np.dtype) -> st.SearchStrategy[float]:
-    if kind == "normal":
-        return _normal(dtype)
+def _decode(raw: bytes, n: int, kind: str, dtype: np.dtype) -> np.ndarray:
+    """The ``n`` values of ``kind`` that the choice bytes ``raw`` stand for (all-zero bytes: all
+    zeros)."""
+    data = np.frombuffer(raw, dtype=np.uint8)
     if kind == "small_int":
-        return st.integers(-_SMALL_INT_BOUND, _SMALL_INT_BOUND).map(float)
+        return _zigzag(data, 2 * _SMALL_INT_BOUND + 1).astype(dtype)
+    pairs = data[: 2 * n].reshape(n, 2).astype(np.int64)
+    hundredths = _zigzag(pairs[:, 0] * 256 + pairs[:, 1], 2 * int(_NORMAL_BOUND * 100) + 1)
+    values = hundredths.astype(dtype) / dtype.type(100)
     if kind == "relu":
-        return _normal(dtype).map(lambda x: max(0.0, x))
-    if kind == "mixed":
-        exponents = st.integers(-_MIXED_EXPONENT, _MIXED_EXPONENT)
-        convert = _to_dtype(dtype)
-        return st.tuples(_normal(dtype), exponents).map(
-            lambda pair: convert(pair[0] * 10.0 ** pair[1])
-        )
-    raise InvalidArgument(f"unknown value kind {kind!r}; expected one of {VALUE_KINDS}")
+        values = np.maximum(values, 0)
+    elif kind == "mixed":
+        exponents = _zigzag(data[2 * n :], 2 * _MIXED_EXPONENT + 1)
+        values = (hundredths / 100.0 * 10.0 ** exponents).astype(dtype)
+    tiny = np.finfo(dtype).tiny
+    values[np.abs(values) < tiny] = 0
+    return values + dtype.type(0)  # no negative zeros
 
 
 def _draw_values(
-    draw: _Draw,
+    draw: Draw,
     shape: tuple[int, ...],
     dtype: np.dtype,
     kinds: tuple[str, ...],
@@ -126,13 +122,15 @@ def _draw_values(
 ) -> np.ndarray:
     """_Draw one array: its kind first (reported as ``event(f"{label}: {kind}")``), then values.
 
-    Every element is drawn individually (``fill=nothing()``): hypothesis's default background
-    fill would make large arrays mostly constant, hiding the index bugs that random values catch.
+    All the values are one choice of bytes, decoded by :func:`_decode`: drawing costs one
+    choice however large the array, and hypothesis shrinks the bytes towards zero, i.e. the
+    values towards zero, element by element.
     """
-    kind = draw(st.sampled_from(kinds))
+    kind = draw.choice(kinds)
     event(f"{label}: {kind}")
-    array = draw(arrays(dtype, shape, elements=_elements(kind, dtype), fill=st.nothing()))
-    if allow_nan and array.size and draw(st.booleans()):
+    n = math.prod(shape)
+    array = _decode(draw.bytes(n * _KIND_BYTES[kind]), n, kind, dtype).reshape(shape)
+    if allow_nan and array.size and draw.boolean():
         # One to eight NaN positions (repeats allowed), drawn as indices: a few choices, not one
         # per element, so that NaN costs little of the example's choice budget.
         positions = draw(
@@ -143,9 +141,9 @@ def _draw_values(
     return array
 
 
-@st.composite
+@composite
 def _values(
-    draw: _Draw,
+    draw: Draw,
     shape: tuple[int, ...],
     dtype: np.dtype,
     kinds: tuple[str, ...],
@@ -205,8 +203,8 @@ def values(
 # ``_pool_bytes`` in seed.py, a ``cost`` function in each strategy of functional.py).
 
 _CHOICE_BUDGET = 8 * 1024 - 640  # bytes; the margin covers sizes, kinds and NaN positions
-_INPUT_ELEMENT_BYTES = 11  # worst case, "mixed"
-_GRADIENT_ELEMENT_BYTES = 9  # "normal" floats
+_INPUT_ELEMENT_BYTES = 3  # worst case, "mixed"
+_GRADIENT_ELEMENT_BYTES = 2  # "normal" values
 
 
 def _fitting_range(low: int, high: int, fits: Callable[[int], bool]) -> tuple[int, int]:
@@ -225,11 +223,10 @@ def _fitting_range(low: int, high: int, fits: Callable[[int], bool]) -> tuple[in
 # One time in four the kernel takes the largest size allowed, usually the whole (padded) input:
 # the edge case of the output-size arithmetic. Both numbers are always drawn, so that the choice
 # sequence has the same length either way and shrinking still heads to the flag off and f = 1.
-_KERNEL_AT_EDGE = st.integers(0, 3).map(lambda k: k == 3)
 
 
-def _draw_kernel(draw: _Draw, bounds: tuple[int, int]) -> int:
+def _draw_kernel(draw: Draw, bounds: tuple[int, int]) -> int:
     low, high = bounds
-    at_edge = draw(_KERNEL_AT_EDGE)
-    f = draw(st.integers(low, high))
+    at_edge = draw.integer(0, 3) == 3
+    f = draw.integer(low, high)
     return high if at_edge else f

@@ -14,24 +14,20 @@ swap is exactly what they miss.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 from hypothesis import event
 from hypothesis import strategies as st
 
 from refconv.problems import Cs231nConvProblem, Cs231nPoolProblem
+from refconv.strategies._choices import Draw, composite
 from refconv.strategies._values import VALUE_KINDS, values
 
-_Draw = Callable[[st.SearchStrategy[Any]], Any]
 
-
-def _side(draw: _Draw, kernel: int, stride: int, pad: int, max_out: int, name: str) -> int:
+def _side(draw: Draw, kernel: int, stride: int, pad: int, max_out: int, name: str) -> int:
     """An input size along one axis at which ``kernel``/``stride``/``pad`` divide exactly."""
     # the smallest output size whose input size is at least 1
     low = max(1, 1 - (-(2 * pad + 1 - kernel) // stride) if 2 * pad + 1 > kernel else 1)
-    n_out = draw(st.integers(low, max(low, max_out)), label=f"{name} output size")
+    n_out = draw.integer(low, max(low, max_out))
     return (n_out - 1) * stride + kernel - 2 * pad
 
 
@@ -48,9 +44,9 @@ def _events(stride: int, kernel: tuple[int, int], height: int, width: int) -> No
         event("H != W")
 
 
-@st.composite
+@composite
 def _conv_problems(
-    draw: _Draw,
+    draw: Draw,
     max_batch: int,
     max_channels: int,
     max_kernel: int,
@@ -58,13 +54,13 @@ def _conv_problems(
     max_pad: int,
     max_out: int,
 ) -> Cs231nConvProblem:
-    n = draw(st.integers(1, max_batch), label="N")
-    c = draw(st.integers(1, max_channels), label="C")
-    f = draw(st.integers(1, max_channels), label="F")
-    stride = draw(st.integers(1, max_stride), label="stride")
-    pad = draw(st.integers(0, max_pad), label="pad")
-    hh = draw(st.integers(1, max_kernel), label="HH")
-    ww = draw(st.integers(1, max_kernel), label="WW")
+    n = draw.integer(1, max_batch)
+    c = draw.integer(1, max_channels)
+    f = draw.integer(1, max_channels)
+    stride = draw.integer(1, max_stride)
+    pad = draw.integer(0, max_pad)
+    hh = draw.integer(1, max_kernel)
+    ww = draw.integer(1, max_kernel)
     height = _side(draw, hh, stride, pad, max_out, "H")
     width = _side(draw, ww, stride, pad, max_out, "W")
     _events(stride, (hh, ww), height, width)
@@ -97,15 +93,15 @@ def cs231n_conv_problems(
     return _conv_problems(max_batch, max_channels, max_kernel, max_stride, max_pad, max_out)
 
 
-@st.composite
+@composite
 def _pool_problems(
-    draw: _Draw, max_batch: int, max_channels: int, max_kernel: int, max_stride: int, max_out: int
+    draw: Draw, max_batch: int, max_channels: int, max_kernel: int, max_stride: int, max_out: int
 ) -> Cs231nPoolProblem:
-    n = draw(st.integers(1, max_batch), label="N")
-    c = draw(st.integers(1, max_channels), label="C")
-    stride = draw(st.integers(1, max_stride), label="stride")
-    ph = draw(st.integers(1, max_kernel), label="pool_height")
-    pw = draw(st.integers(1, max_kernel), label="pool_width")
+    n = draw.integer(1, max_batch)
+    c = draw.integer(1, max_channels)
+    stride = draw.integer(1, max_stride)
+    ph = draw.integer(1, max_kernel)
+    pw = draw.integer(1, max_kernel)
     height = _side(draw, ph, stride, 0, max_out, "H")
     width = _side(draw, pw, stride, 0, max_out, "W")
     _events(stride, (ph, pw), height, width)

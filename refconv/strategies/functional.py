@@ -27,13 +27,13 @@ from numpy.typing import DTypeLike
 from refconv._params import pool2d_args
 from refconv._windows import output_length
 from refconv.problems import FUNCTIONAL_OPS, FunctionalProblem
+from refconv.strategies._choices import Draw, composite
 from refconv.strategies._values import (
     _CHOICE_BUDGET,
     _GRADIENT_ELEMENT_BYTES,
     _INPUT_ELEMENT_BYTES,
     VALUE_KINDS,
     _bound,
-    _Draw,
     _draw_kernel,
     _draw_values,
     _fitting_range,
@@ -77,30 +77,30 @@ _FUNCTIONAL_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _draw_pair(draw: _Draw, low: int, high: int) -> tuple[int, int]:
+def _draw_pair(draw: Draw, low: int, high: int) -> tuple[int, int]:
     """Two independent ints in ``[low, high]`` (height, width)."""
-    first = draw(st.integers(low, high))
-    second = draw(st.integers(low, high))
+    first = draw.integer(low, high)
+    second = draw.integer(low, high)
     return first, second
 
 
-def _as_argument(draw: _Draw, pair: tuple[int, int], name: str) -> Any:
+def _as_argument(draw: Draw, pair: tuple[int, int], name: str) -> Any:
     """``pair`` as torch would receive it: an int when both axes agree (half of the time), a tuple
     otherwise (sometimes a list)."""
-    if pair[0] == pair[1] and draw(st.booleans()):
+    if pair[0] == pair[1] and draw.boolean():
         return pair[0]
     if pair[0] != pair[1]:
         event(f"{name}: differs per axis")
-    return list(pair) if draw(st.integers(0, 4)) == 4 else pair
+    return list(pair) if draw.integer(0, 4) == 4 else pair
 
 
-def _kwargs(draw: _Draw, op: str, values: dict[str, Any]) -> dict[str, Any]:
+def _kwargs(draw: Draw, op: str, values: dict[str, Any]) -> dict[str, Any]:
     """Drop arguments equal to torch's default half of the time (the defaults get exercised)."""
     defaults = _FUNCTIONAL_DEFAULTS[op]
     out = {}
     for name, value in values.items():
         is_default = name in defaults and _same_value(value, defaults[name])
-        if is_default and draw(st.booleans()):
+        if is_default and draw.boolean():
             continue
         out[name] = value
     return out
@@ -123,18 +123,18 @@ def _batch_events(n: int, unbatched: bool, height: int, width: int) -> None:
         event("H != W")
 
 
-def _draw_batch(draw: _Draw, max_batch: int) -> tuple[int, bool]:
+def _draw_batch(draw: Draw, max_batch: int) -> tuple[int, bool]:
     """``(N, unbatched)``: a 3-D input one time in six, an empty batch one time in ten."""
-    unbatched = draw(st.integers(0, 5)) == 5
-    empty = draw(st.integers(0, 9)) == 9
-    n = draw(st.integers(1, max_batch))
+    unbatched = draw.integer(0, 5) == 5
+    empty = draw.integer(0, 9) == 9
+    n = draw.integer(1, max_batch)
     if unbatched:
         return 1, True
     return (0 if empty else n), False
 
 
 def _nchw_values(
-    draw: _Draw,
+    draw: Draw,
     n: int,
     unbatched: bool,
     chw: tuple[int, int, int],
@@ -151,9 +151,9 @@ def _fits(cost: int) -> bool:
     return cost <= _CHOICE_BUDGET
 
 
-@st.composite
+@composite
 def _conv2d_problems(
-    draw: _Draw,
+    draw: Draw,
     dtype: np.dtype,
     kinds: tuple[str, ...],
     max_batch: int,
@@ -168,7 +168,7 @@ def _conv2d_problems(
 ) -> FunctionalProblem:
     n, unbatched = _draw_batch(draw, max_batch)
     height, width = _draw_pair(draw, 1, max_side)
-    mode = draw(st.sampled_from(("int", "same", "valid")))
+    mode = draw.choice(("int", "same", "valid"))
     dilation = _draw_pair(draw, 1, max_dilation)
     if mode == "same":
         stride = (1, 1)
@@ -202,16 +202,14 @@ def _conv2d_problems(
         outputs = batch * groups * c_out * math.prod(geometry_out)
         return _INPUT_ELEMENT_BYTES * (inputs + groups * c_out) + _GRADIENT_ELEMENT_BYTES * outputs
 
-    groups = draw(st.integers(*_fitting_range(1, max_groups, lambda g: _fits(cost(g)))))
-    c_in = draw(
-        st.integers(*_fitting_range(1, max_channels_per_group, lambda c: _fits(cost(groups, c))))
+    groups = draw.integer(*_fitting_range(1, max_groups, lambda g: _fits(cost(g))))
+    c_in = draw.integer(
+        *_fitting_range(1, max_channels_per_group, lambda c: _fits(cost(groups, c)))
     )
-    c_out = draw(
-        st.integers(
-            *_fitting_range(1, max_channels_per_group, lambda c: _fits(cost(groups, c_in, c)))
-        )
+    c_out = draw.integer(
+        *_fitting_range(1, max_channels_per_group, lambda c: _fits(cost(groups, c_in, c)))
     )
-    has_bias = draw(st.integers(0, 3)) > 0
+    has_bias = draw.integer(0, 3) > 0
     _batch_events(n, unbatched, height, width)
     if groups > 1:
         event("groups > 1" + (" (depthwise)" if c_in == 1 else ""))
@@ -243,9 +241,9 @@ def _conv2d_problems(
     return FunctionalProblem("conv2d", x, weight, bias, kwargs, grad)
 
 
-@st.composite
+@composite
 def _conv_transpose2d_problems(
-    draw: _Draw,
+    draw: Draw,
     dtype: np.dtype,
     kinds: tuple[str, ...],
     max_batch: int,
@@ -265,11 +263,11 @@ def _conv_transpose2d_problems(
     dilation = _draw_pair(draw, 1, max_dilation)
     # torch: output_padding < stride or < dilation, per axis
     output_padding = tuple(
-        draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation, strict=True)
+        draw.integer(0, max(s, d) - 1) for s, d in zip(stride, dilation, strict=True)
     )
     # the output (size - 1) * s - 2p + d * (k - 1) + op + 1 must be >= 1
     padding = tuple(
-        draw(st.integers(0, min(max_pad, ((size - 1) * s + d * (k - 1) + op) // 2)))
+        draw.integer(0, min(max_pad, ((size - 1) * s + d * (k - 1) + op) // 2))
         for size, s, d, k, op in zip(
             (height, width), stride, dilation, kernel, output_padding, strict=True
         )
@@ -287,16 +285,14 @@ def _conv_transpose2d_problems(
         outputs = batch * groups * c_out * math.prod(out_hw)
         return _INPUT_ELEMENT_BYTES * (inputs + groups * c_out) + _GRADIENT_ELEMENT_BYTES * outputs
 
-    groups = draw(st.integers(*_fitting_range(1, max_groups, lambda g: _fits(cost(g)))))
-    c_in = draw(
-        st.integers(*_fitting_range(1, max_channels_per_group, lambda c: _fits(cost(groups, c))))
+    groups = draw.integer(*_fitting_range(1, max_groups, lambda g: _fits(cost(g))))
+    c_in = draw.integer(
+        *_fitting_range(1, max_channels_per_group, lambda c: _fits(cost(groups, c)))
     )
-    c_out = draw(
-        st.integers(
-            *_fitting_range(1, max_channels_per_group, lambda c: _fits(cost(groups, c_in, c)))
-        )
+    c_out = draw.integer(
+        *_fitting_range(1, max_channels_per_group, lambda c: _fits(cost(groups, c_in, c)))
     )
-    has_bias = draw(st.integers(0, 3)) > 0
+    has_bias = draw.integer(0, 3) > 0
     _batch_events(n, unbatched, height, width)
     if groups > 1:
         event("groups > 1")
@@ -351,7 +347,7 @@ def has_empty_max_window(problem: FunctionalProblem) -> bool:
 
 
 def _draw_pool_geometry(
-    draw: _Draw,
+    draw: Draw,
     height: int,
     width: int,
     max_kernel: int,
@@ -361,11 +357,11 @@ def _draw_pool_geometry(
     """Kernel, stride, padding, dilation per axis with an output of at least one window."""
     kernel, padding, dilation = [], [], []
     for size in (height, width):
-        k = draw(st.integers(1, max_kernel))
+        k = draw.integer(1, max_kernel)
         # torch: pad <= k // 2; the kernel must fit the padded input: k <= size + 2p
-        p = draw(st.integers(max(0, -(-(k - size) // 2)), k // 2))
+        p = draw.integer(max(0, -(-(k - size) // 2)), k // 2)
         d_max = max_dilation if k == 1 else min(max_dilation, (size + 2 * p - 1) // (k - 1))
-        d = draw(st.integers(1, max(1, d_max)))
+        d = draw.integer(1, max(1, d_max))
         kernel.append(k)
         padding.append(p)
         dilation.append(d)
@@ -378,9 +374,9 @@ def _draw_pool_geometry(
     )
 
 
-@st.composite
+@composite
 def _pool2d_problems(
-    draw: _Draw,
+    draw: Draw,
     op: str,
     dtype: np.dtype,
     kinds: tuple[str, ...],
@@ -397,8 +393,8 @@ def _pool2d_problems(
     kernel, stride, padding, dilation = _draw_pool_geometry(
         draw, height, width, max_kernel, max_stride, max_dilation if op == "max" else 1
     )
-    ceil_mode = draw(st.booleans())
-    stride_is_kernel = draw(st.integers(0, 3)) == 3
+    ceil_mode = draw.boolean()
+    stride_is_kernel = draw.integer(0, 3) == 3
     if stride_is_kernel:
         stride = kernel
     out_hw = tuple(
@@ -417,7 +413,7 @@ def _pool2d_problems(
         )
         return batch * channels * per_channel
 
-    channels = draw(st.integers(*_fitting_range(1, max_channels, lambda c: _fits(cost(c)))))
+    channels = draw.integer(*_fitting_range(1, max_channels, lambda c: _fits(cost(c))))
     _batch_events(n, unbatched, height, width)
     if ceil_mode:
         event("ceil_mode" + (" (extra window)" if out_hw != floor_hw else ""))
@@ -436,19 +432,19 @@ def _pool2d_problems(
     values: dict[str, Any] = {
         "kernel_size": _as_argument(draw, kernel, "kernel_size"),
         "stride": None
-        if stride_is_kernel and draw(st.booleans())
+        if stride_is_kernel and draw.boolean()
         else _as_argument(draw, stride, "stride"),
         "padding": _as_argument(draw, padding, "padding"),
     }
     if op == "max":
         values["dilation"] = _as_argument(draw, dilation, "dilation")
         values["ceil_mode"] = ceil_mode
-        values["return_indices"] = draw(st.booleans())
+        values["return_indices"] = draw.boolean()
     else:
-        count_include_pad = draw(st.booleans())
+        count_include_pad = draw.boolean()
         divisor_override = None
-        if draw(st.integers(0, 3)) == 3:
-            divisor_override = draw(st.sampled_from((1, 2, 3, 5, -2)))
+        if draw.integer(0, 3) == 3:
+            divisor_override = draw.choice((1, 2, 3, 5, -2))
             event("divisor_override")
         if not count_include_pad:
             event("count_include_pad=False")
@@ -632,11 +628,11 @@ def avg_pool2d_problems(
     )
 
 
-@st.composite
+@composite
 def _functional_configs(
-    draw: _Draw, valid: bool, dtype: np.dtype, ops: tuple[str, ...]
+    draw: Draw, valid: bool, dtype: np.dtype, ops: tuple[str, ...]
 ) -> FunctionalProblem:
-    op = draw(st.sampled_from(ops))
+    op = draw.choice(ops)
     event(f"op: {op}")
     small = {"kinds": ("small_int",), "dtype": dtype}
     strategy = {
@@ -646,7 +642,7 @@ def _functional_configs(
         "avg_pool2d": avg_pool2d_problems(max_side=4, max_channels=2, **small),
     }[op]
     problem = draw(strategy)
-    if valid or draw(st.integers(0, 3)) == 0:
+    if valid or draw.integer(0, 3) == 0:
         return problem
     return draw(_mutant(problem))
 

@@ -22,7 +22,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from refconv.problems import FunctionalProblem
-from refconv.strategies._values import _Draw
+from refconv.strategies._choices import Draw, composite
 
 _INT_TYPE_MUTANTS: tuple[Any, ...] = (True, False, 1.0, 2.5, "1", None, (1, 1.0), (True, 1))
 _INT_VALUE_MUTANTS: tuple[Any, ...] = (0, -1, (1, 0), (0, -2), (1, 1, 1), (), [1], np.int64(2))
@@ -61,8 +61,8 @@ def _pair_of(value: Any) -> tuple[int, int]:
     return (int(value), int(value))
 
 
-@st.composite
-def _mutant(draw: _Draw, problem: FunctionalProblem) -> FunctionalProblem:
+@composite
+def _mutant(draw: Draw, problem: FunctionalProblem) -> FunctionalProblem:
     """One mutation of a valid problem (reported as ``event("mutation: ...")``)."""
     op = problem.op
     channel_axis = 0 if problem.input.ndim == 3 else 1
@@ -84,39 +84,39 @@ def _mutant(draw: _Draw, problem: FunctionalProblem) -> FunctionalProblem:
         kinds += ["pool padding", "kernel too large", "bool flags"]
     if op == "avg_pool2d":
         kinds += ["divisor_override"]
-    kind = draw(st.sampled_from(kinds))
+    kind = draw.choice(kinds)
     event(f"mutation: {kind}")
 
     if kind == "int type":
-        name = draw(st.sampled_from(_int_params(op)))
+        name = draw.choice(_int_params(op))
         values = _INT_TYPE_MUTANTS + ((np.array([1, 1]),) if name != "groups" else ())
-        return _replace_kwarg(problem, name, draw(st.sampled_from(values)))
+        return _replace_kwarg(problem, name, draw.choice(values))
     if kind == "int value":
-        name = draw(st.sampled_from(_int_params(op)))
+        name = draw.choice(_int_params(op))
         value = draw(st.sampled_from(_INT_VALUE_MUTANTS + ((-2,) if name == "groups" else ())))
         return _replace_kwarg(problem, name, value)
     if kind == "input ndim":
         x = problem.input
         return _replace_array(problem, "input", x[0] if x.ndim == 3 else x[None])
     if kind == "empty input":
-        axis = draw(st.sampled_from((channel_axis, problem.input.ndim - 2, problem.input.ndim - 1)))
+        axis = draw.choice((channel_axis, problem.input.ndim - 2, problem.input.ndim - 1))
         if axis == channel_axis and op == "conv2d":
             axis = problem.input.ndim - 1  # torch accepts C_in == 0 oddly; refconv does not
         return _replace_array(problem, "input", _resized(problem.input, axis, 0))
     if kind == "grad_output shape":
         grad = problem.grad_output
-        axis = draw(st.integers(0, grad.ndim - 1))
+        axis = draw.integer(0, grad.ndim - 1)
         return _replace_array(problem, "grad_output", _resized(grad, axis, grad.shape[axis] + 1))
     if kind == "weight shape":
         w = problem.weight
-        change = draw(st.sampled_from(("dim0 + 1", "dim1 + 1", "dim1 = 0", "kernel 0", "ndim")))
+        change = draw.choice(("dim0 + 1", "dim1 + 1", "dim1 = 0", "kernel 0", "ndim"))
         if change == "ndim":
-            return _replace_array(problem, "weight", w[0] if draw(st.booleans()) else w[None])
+            return _replace_array(problem, "weight", w[0] if draw.boolean() else w[None])
         axis, size = {
             "dim0 + 1": (0, w.shape[0] + 1),
             "dim1 + 1": (1, w.shape[1] + 1),
             "dim1 = 0": (1, 0),
-            "kernel 0": (2 + draw(st.integers(0, 1)), 0),
+            "kernel 0": (2 + draw.integer(0, 1), 0),
         }[change]
         return _replace_array(problem, "weight", _resized(w, axis, size))
     if kind == "bias shape":
@@ -134,47 +134,47 @@ def _mutant(draw: _Draw, problem: FunctionalProblem) -> FunctionalProblem:
         )
         return _replace_array(problem, "bias", bias)
     if kind == "groups":
-        return _replace_kwarg(problem, "groups", draw(st.integers(2, 5)))
+        return _replace_kwarg(problem, "groups", draw.integer(2, 5))
     if kind == "padding string":
-        value = draw(st.sampled_from(("same", "valid", "full", "SAME", "")))
+        value = draw.choice(("same", "valid", "full", "SAME", ""))
         mutant = _replace_kwarg(problem, "padding", value)
-        if value == "same" and draw(st.booleans()):
+        if value == "same" and draw.boolean():
             mutant = _replace_kwarg(mutant, "stride", draw(st.sampled_from((2, (1, 2), [2, 1]))))
         return mutant
     if kind == "kernel too large":
-        axis = draw(st.integers(0, 1))
+        axis = draw.integer(0, 1)
         if op == "conv2d":
             pad = problem.kwargs.get("padding", 0)
             pads = (0, 0) if isinstance(pad, str) else _pair_of(pad)
-            size = spatial[axis] + 2 * pads[axis] + draw(st.integers(1, 2))
+            size = spatial[axis] + 2 * pads[axis] + draw.integer(1, 2)
             return _replace_array(problem, "weight", _resized(problem.weight, 2 + axis, size))
         kernel = list(_pair_of(problem.kwargs["kernel_size"]))
         pad = _pair_of(problem.kwargs.get("padding", 0))
-        kernel[axis] = spatial[axis] + 2 * pad[axis] + draw(st.integers(1, 2))
+        kernel[axis] = spatial[axis] + 2 * pad[axis] + draw.integer(1, 2)
         return _replace_kwarg(problem, "kernel_size", tuple(kernel))
     if kind == "output_padding":
         stride = _pair_of(problem.kwargs.get("stride", 1))
         dilation = _pair_of(problem.kwargs.get("dilation", 1))
-        axis = draw(st.integers(0, 1))
+        axis = draw.integer(0, 1)
         value = [0, 0]
         value[axis] = draw(
             st.sampled_from((stride[axis], dilation[axis], max(stride[axis], dilation[axis])))
         )
         return _replace_kwarg(problem, "output_padding", tuple(value))
     if kind == "padding too large":
-        axis = draw(st.integers(0, 1))
+        axis = draw.integer(0, 1)
         value = [0, 0]
-        value[axis] = spatial[axis] * 2 + draw(st.integers(0, 3))
+        value[axis] = spatial[axis] * 2 + draw.integer(0, 3)
         return _replace_kwarg(problem, "padding", tuple(value))
     if kind == "pool padding":
         kernel = _pair_of(problem.kwargs["kernel_size"])
-        axis = draw(st.integers(0, 1))
+        axis = draw.integer(0, 1)
         value = [0, 0]
         value[axis] = kernel[axis] // 2 + 1  # torch: pad <= kernel_size // 2
         return _replace_kwarg(problem, "padding", tuple(value))
     if kind == "bool flags":
         names = ["ceil_mode"] + (["count_include_pad"] if op == "avg_pool2d" else [])
-        name = draw(st.sampled_from(names))
+        name = draw.choice(names)
         value = draw(st.sampled_from((1, 0, None, "yes", np.bool_(True), True, False)))
         return _replace_kwarg(problem, name, value)
     assert kind == "divisor_override"

@@ -28,13 +28,13 @@ from refconv.problems import (
     SingleStepProblem,
     WindowProblem,
 )
+from refconv.strategies._choices import Draw, composite
 from refconv.strategies._values import (
     _CHOICE_BUDGET,
     _GRADIENT_ELEMENT_BYTES,
     _INPUT_ELEMENT_BYTES,
     VALUE_KINDS,
     _bound,
-    _Draw,
     _draw_kernel,
     _draw_values,
     _fitting_range,
@@ -120,9 +120,9 @@ def _window_events(problem: Any, sizes: tuple[int, int], stride: int) -> None:
 # --- problem strategies -----------------------------------------------------------------------
 
 
-@st.composite
+@composite
 def _pad_problems(
-    draw: _Draw,
+    draw: Draw,
     dtype: np.dtype,
     kinds: tuple[str, ...],
     max_batch: int,
@@ -131,11 +131,11 @@ def _pad_problems(
     max_pad: int,
     allow_nan: bool,
 ) -> PadProblem:
-    m = draw(st.integers(1, max_batch))
-    height = draw(st.integers(1, max_side))
-    width = draw(st.integers(1, max_side))
-    channels = draw(st.integers(1, max_channels))
-    pad = draw(st.integers(0, max_pad))
+    m = draw.integer(1, max_batch)
+    height = draw.integer(1, max_side)
+    width = draw.integer(1, max_side)
+    channels = draw.integer(1, max_channels)
+    pad = draw.integer(0, max_pad)
     _shape_events(m, height, width)
     event("pad == 0" if pad == 0 else "pad > 0")
     X = _draw_values(draw, (m, height, width, channels), dtype, kinds, allow_nan, "X")
@@ -181,17 +181,17 @@ def pad_problems(
     )
 
 
-@st.composite
+@composite
 def _single_step_problems(
-    draw: _Draw,
+    draw: Draw,
     dtype: np.dtype,
     kinds: tuple[str, ...],
     max_f: int,
     max_channels: int,
     allow_nan: bool,
 ) -> SingleStepProblem:
-    f = draw(st.integers(1, max_f))
-    channels = draw(st.integers(1, max_channels))
+    f = draw.integer(1, max_f)
+    channels = draw.integer(1, max_channels)
     if f == 1:
         event("f == 1")
     shape = (f, f, channels)
@@ -234,9 +234,9 @@ def single_step_problems(
     )
 
 
-@st.composite
+@composite
 def _conv_problems(
-    draw: _Draw,
+    draw: Draw,
     dtype: np.dtype,
     kinds: tuple[str, ...],
     max_batch: int,
@@ -246,6 +246,7 @@ def _conv_problems(
     max_stride: int,
     max_pad: int,
     allow_nan: bool,
+    gradient: bool,
 ) -> ConvProblem:
     def fits(
         m: int = 1,
@@ -264,28 +265,24 @@ def _conv_problems(
             for k in kernels
         )
 
-    m = draw(st.integers(*_fitting_range(1, max_batch, lambda v: fits(m=v))))
-    height = draw(st.integers(*_fitting_range(1, max_side, lambda v: fits(m, v))))
-    width = draw(st.integers(*_fitting_range(1, max_side, lambda v: fits(m, height, v))))
-    pad = draw(st.integers(*_fitting_range(0, max_pad, lambda v: fits(m, height, width, v))))
+    m = draw.integer(*_fitting_range(1, max_batch, lambda v: fits(m=v)))
+    height = draw.integer(*_fitting_range(1, max_side, lambda v: fits(m, v)))
+    width = draw.integer(*_fitting_range(1, max_side, lambda v: fits(m, height, v)))
+    pad = draw.integer(*_fitting_range(0, max_pad, lambda v: fits(m, height, width, v)))
     padded_side = min(height, width) + 2 * pad
     f = _draw_kernel(
         draw,
         _fitting_range(1, min(max_f, padded_side), lambda v: fits(m, height, width, pad, v)),
     )
-    stride = draw(
-        st.integers(*_fitting_range(1, max_stride, lambda v: fits(m, height, width, pad, f, v)))
+    stride = draw.integer(
+        *_fitting_range(1, max_stride, lambda v: fits(m, height, width, pad, f, v))
     )
-    channels_in = draw(
-        st.integers(
-            *_fitting_range(1, max_channels, lambda v: fits(m, height, width, pad, f, stride, v))
-        )
+    channels_in = draw.integer(
+        *_fitting_range(1, max_channels, lambda v: fits(m, height, width, pad, f, stride, v))
     )
-    channels_out = draw(
-        st.integers(
-            *_fitting_range(
-                1, max_channels, lambda v: fits(m, height, width, pad, f, stride, channels_in, v)
-            )
+    channels_out = draw.integer(
+        *_fitting_range(
+            1, max_channels, lambda v: fits(m, height, width, pad, f, stride, channels_in, v)
         )
     )
 
@@ -308,7 +305,12 @@ def _conv_problems(
         output_length(width, f, stride, pad, pad),
         channels_out,
     )
-    dZ = _draw_values(draw, out_shape, dtype, ("normal",), False, "dZ")
+    # A forward check never reads the gradient: all zeros then, and nothing drawn for it.
+    dZ = (
+        _draw_values(draw, out_shape, dtype, ("normal",), False, "dZ")
+        if gradient
+        else np.zeros(out_shape, dtype)
+    )
     problem = ConvProblem(A_prev=A_prev, W=W, b=b, stride=stride, pad=pad, dZ=dZ)
     _window_events(problem, out_shape[1:3], stride)
     return problem
@@ -325,6 +327,7 @@ def conv_problems(
     max_stride: int = 4,
     max_pad: int = 3,
     allow_nan: bool = False,
+    gradient: bool = True,
 ) -> st.SearchStrategy[ConvProblem]:
     """Problems for ``conv_forward`` and ``conv_backward``, valid by construction.
 
@@ -350,6 +353,9 @@ def conv_problems(
         Upper bounds of the size ranges above.
     allow_nan : bool, default False
         Whether ``A_prev``, ``W`` and ``b`` may contain NaN (``dZ`` never does).
+    gradient : bool, default True
+        Whether to draw ``dZ``; False leaves it all zeros, for checks of the forward pass alone
+        (nothing of the choice sequence is spent on it).
 
     Returns
     -------
@@ -369,12 +375,13 @@ def conv_problems(
         _bound(max_stride, "max_stride", 1),
         _bound(max_pad, "max_pad", 0),
         bool(allow_nan),
+        bool(gradient),
     )
 
 
-@st.composite
+@composite
 def _pool_problems(
-    draw: _Draw,
+    draw: Draw,
     modes: tuple[str, ...],
     dtype: np.dtype,
     kinds: tuple[str, ...],
@@ -384,8 +391,9 @@ def _pool_problems(
     max_f: int,
     max_stride: int,
     allow_nan: bool,
+    gradient: bool,
 ) -> PoolProblem:
-    mode = draw(st.sampled_from(modes))
+    mode = draw.choice(modes)
 
     def fits(
         m: int = 1,
@@ -401,19 +409,15 @@ def _pool_problems(
             _pool_bytes(m, height, width, k, stride, channels) <= _CHOICE_BUDGET for k in kernels
         )
 
-    m = draw(st.integers(*_fitting_range(1, max_batch, lambda v: fits(m=v))))
-    height = draw(st.integers(*_fitting_range(1, max_side, lambda v: fits(m, v))))
-    width = draw(st.integers(*_fitting_range(1, max_side, lambda v: fits(m, height, v))))
+    m = draw.integer(*_fitting_range(1, max_batch, lambda v: fits(m=v)))
+    height = draw.integer(*_fitting_range(1, max_side, lambda v: fits(m, v)))
+    width = draw.integer(*_fitting_range(1, max_side, lambda v: fits(m, height, v)))
     f = _draw_kernel(
         draw, _fitting_range(1, min(max_f, height, width), lambda v: fits(m, height, width, v))
     )
-    stride = draw(
-        st.integers(*_fitting_range(1, max_stride, lambda v: fits(m, height, width, f, v)))
-    )
-    channels = draw(
-        st.integers(
-            *_fitting_range(1, max_channels, lambda v: fits(m, height, width, f, stride, v))
-        )
+    stride = draw.integer(*_fitting_range(1, max_stride, lambda v: fits(m, height, width, f, v)))
+    channels = draw.integer(
+        *_fitting_range(1, max_channels, lambda v: fits(m, height, width, f, stride, v))
     )
 
     event(f"mode: {mode}")
@@ -431,7 +435,11 @@ def _pool_problems(
         output_length(width, f, stride, 0, 0),
         channels,
     )
-    dA = _draw_values(draw, out_shape, dtype, ("normal",), False, "dA")
+    dA = (
+        _draw_values(draw, out_shape, dtype, ("normal",), False, "dA")
+        if gradient
+        else np.zeros(out_shape, dtype)
+    )
     problem = PoolProblem(A_prev=A_prev, f=f, stride=stride, mode=mode, dA=dA)
     _window_events(problem, out_shape[1:3], stride)
     return problem
@@ -448,6 +456,7 @@ def pool_problems(
     max_f: int = 5,
     max_stride: int = 4,
     allow_nan: bool = False,
+    gradient: bool = True,
 ) -> st.SearchStrategy[PoolProblem]:
     """Problems for ``pool_forward`` and ``pool_backward``, valid by construction.
 
@@ -466,6 +475,8 @@ def pool_problems(
         Upper bounds of the size ranges above.
     allow_nan : bool, default False
         Whether ``A_prev`` may contain NaN (``dA`` never does).
+    gradient : bool, default True
+        Whether to draw ``dA``; False leaves it all zeros, for checks of the forward pass alone.
 
     Returns
     -------
@@ -488,27 +499,28 @@ def pool_problems(
         _bound(max_f, "max_f", 1),
         _bound(max_stride, "max_stride", 1),
         bool(allow_nan),
+        bool(gradient),
     )
 
 
-@st.composite
+@composite
 def _window_problems(
-    draw: _Draw,
+    draw: Draw,
     dtype: np.dtype,
     kinds: tuple[str, ...],
     max_side: int,
     allow_nan: bool,
 ) -> WindowProblem:
-    rows = draw(st.integers(1, max_side))
-    cols = draw(st.integers(1, max_side))
+    rows = draw.integer(1, max_side)
+    cols = draw.integer(1, max_side)
     if rows != cols:
         event("window not square")
     x = _draw_values(draw, (rows, cols), dtype, kinds, allow_nan, "x")
     # Half of the windows get an extra copy of their maximum: ties are the subtle case.
-    if x.size > 1 and draw(st.booleans()):
+    if x.size > 1 and draw.boolean():
         finite = x[~np.isnan(x)]
         if finite.size:
-            target = draw(st.integers(0, x.size - 1))
+            target = draw.integer(0, x.size - 1)
             x.reshape(-1)[target] = finite.max()
     maximal = np.isnan(x) if np.isnan(x).any() else x == x.max()
     if maximal.sum() > 1:
@@ -546,12 +558,12 @@ def window_problems(
     )
 
 
-@st.composite
+@composite
 def _distribute_problems(
-    draw: _Draw, max_side: int, max_abs: float, dtype: np.dtype | None
+    draw: Draw, max_side: int, max_abs: float, dtype: np.dtype | None
 ) -> DistributeProblem:
-    n_h = draw(st.integers(1, max_side))
-    n_w = draw(st.integers(1, max_side))
+    n_h = draw.integer(1, max_side)
+    n_w = draw.integer(1, max_side)
     integer_bound = math.floor(max_abs)
     dz: Any = draw(
         st.one_of(

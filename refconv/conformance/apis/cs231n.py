@@ -15,6 +15,7 @@ backward, and a backward that needs extra items in the cache is told so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,10 @@ from refconv.conformance.guard import (
     ConformanceFailure,
     Context,
     as_output,
-    call,
     judge,
     own_cache,
     pair,
+    start,
 )
 from refconv.conformance.tolerance import compare, dot_bound, working_dtype
 from refconv.problems import Cs231nConvProblem, Cs231nPoolProblem
@@ -68,15 +69,16 @@ def _conv_kwargs(problem: Cs231nConvProblem) -> dict[str, Any]:
 
 def check_conv_forward(impl: Any, problem: Cs231nConvProblem, ctx: Context) -> None:
     function = "conv_forward_naive"
-    result = call(ctx, impl, function, _conv_args(problem), problem)
-    result = pair(ctx, function, result, problem, "must return (out, cache)")
-    actual = as_output(ctx, function, "out", result[0], problem.out_shape, problem)
+    finish = start(ctx, impl, function, _conv_args(problem), problem)
+    # the expected values while the target runs
     x, w, b = (a.astype(np.float64) for a in (problem.x, problem.w, problem.b))
     expected = oracle.functional("conv2d", (x, w, b), _conv_kwargs(problem))
     magnitude = F.conv2d(np.abs(x), np.abs(w), np.abs(b), **_conv_kwargs(problem))
     c, hh, ww = problem.w.shape[1:]
     dtype = working_dtype(problem.x, problem.w, problem.b)
     bound = dot_bound(magnitude, c * hh * ww + 1, dtype)
+    result = pair(ctx, function, finish(), problem, "must return (out, cache)")
+    actual = as_output(ctx, function, "out", result[0], problem.out_shape, problem)
     judge(ctx, function, problem, [("out", actual, expected, bound)])
 
 
@@ -122,7 +124,7 @@ def _cache_note(function: str, kind: str, has_forward: bool) -> str:
 
 def check_conv_backward(impl: Any, problem: Cs231nConvProblem, ctx: Context) -> None:
     function = "conv_backward_naive"
-    expected = _conv_backward_expected(problem)
+    expected: list[tuple[str, Any, Any]] = []
     documented = (problem.x, problem.w, problem.b, problem.conv_param)
     has_forward = impl.present("conv_forward_naive")
 
@@ -133,8 +135,10 @@ def check_conv_backward(impl: Any, problem: Cs231nConvProblem, ctx: Context) -> 
             )
         else:
             cache = documented
-        result = call(ctx, impl, function, [("dout", problem.dout), ("cache", cache)], problem)
-        result = pair(ctx, function, result, problem, "must return (dx, dw, db)", length=3)
+        finish = start(ctx, impl, function, [("dout", problem.dout), ("cache", cache)], problem)
+        if not expected:  # once, while the target runs
+            expected.extend(_conv_backward_expected(problem))
+        result = pair(ctx, function, finish(), problem, "must return (dx, dw, db)", length=3)
         shapes = {"dx": problem.x.shape, "dw": problem.w.shape, "db": problem.b.shape}
         actual = [
             as_output(ctx, function, n, r, shapes[n], problem)
@@ -163,12 +167,12 @@ def _pool_kwargs(problem: Cs231nPoolProblem) -> dict[str, Any]:
 
 def check_pool_forward(impl: Any, problem: Cs231nPoolProblem, ctx: Context) -> None:
     function = "max_pool_forward_naive"
-    result = call(ctx, impl, function, _pool_args(problem), problem)
-    result = pair(ctx, function, result, problem, "must return (out, cache)")
-    actual = as_output(ctx, function, "out", result[0], problem.out_shape, problem)
-    expected = oracle.functional(
+    finish = start(ctx, impl, function, _pool_args(problem), problem)
+    expected = oracle.functional(  # while the target runs
         "max_pool2d", (problem.x.astype(np.float64),), _pool_kwargs(problem)
     )
+    result = pair(ctx, function, finish(), problem, "must return (out, cache)")
+    actual = as_output(ctx, function, "out", result[0], problem.out_shape, problem)
     judge(ctx, function, problem, [("out", actual, expected, 0.0)])  # a selection: exact
 
 
@@ -189,6 +193,13 @@ def run_pool_backward(
 ) -> np.ndarray:
     """The implementation's dx for ``problem`` (optionally another upstream ``dout``), fed the
     cache of ``kind``."""
+    return _start_pool_backward(impl, problem, ctx, kind, dout)()
+
+
+def _start_pool_backward(
+    impl: Any, problem: Cs231nPoolProblem, ctx: Context, kind: str, dout: np.ndarray | None = None
+) -> Callable[[], np.ndarray]:
+    """:func:`run_pool_backward`, started (see :func:`~refconv.conformance.guard.start`)."""
     function = "max_pool_backward_naive"
     documented = (problem.x, problem.pool_param)
     if kind == OWN_CACHE:
@@ -198,8 +209,8 @@ def run_pool_backward(
     else:
         cache = documented
     dout = problem.dout if dout is None else dout
-    result = call(ctx, impl, function, [("dout", dout), ("cache", cache)], problem)
-    return as_output(ctx, function, "dx", result, problem.x.shape, problem)
+    finish = start(ctx, impl, function, [("dout", dout), ("cache", cache)], problem)
+    return lambda: as_output(ctx, function, "dx", finish(), problem.x.shape, problem)
 
 
 def check_pool_backward(impl: Any, problem: Cs231nPoolProblem, ctx: Context) -> None:
@@ -210,10 +221,15 @@ def check_pool_backward(impl: Any, problem: Cs231nPoolProblem, ctx: Context) -> 
     tied = ctx.policy != "torch" and ties.has_ties(nhwc(x), geometry)
     has_forward = impl.present("max_pool_forward_naive")
 
+    expected: list[np.ndarray] = []
+
     def run(kind: str) -> None:
-        actual = run_pool_backward(impl, problem, ctx, kind)
+        finish = _start_pool_backward(impl, problem, ctx, kind)
+        if not tied and not expected:  # once, while the target runs
+            kwargs = _pool_kwargs(problem)
+            expected.extend(oracle.functional_backward("max_pool2d", dout, (x,), kwargs))
+        actual = finish()
         if not tied:
-            expected = oracle.functional_backward("max_pool2d", dout, (x,), _pool_kwargs(problem))
             judge(ctx, function, problem, [("dx", actual, expected[0], bound)])
             return
         if ctx.policy == "all":

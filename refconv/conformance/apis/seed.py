@@ -29,6 +29,7 @@ from refconv.conformance.guard import (
     kind_of,
     own_cache,
     pair,
+    start,
 )
 from refconv.conformance.tolerance import compare, dot_bound, working_dtype
 from refconv.conv import conv2d_backward, conv2d_forward
@@ -41,6 +42,8 @@ from refconv.problems import (
     SingleStepProblem,
     WindowProblem,
 )
+from refconv.strategies._choices import Draw, composite
+from refconv.strategies._layouts import draw_input_layout
 
 
 def check_zero_pad(impl: Any, problem: PadProblem, ctx: Context) -> None:
@@ -84,10 +87,10 @@ def _conv_expected_forward(problem: ConvProblem) -> tuple[np.ndarray, np.ndarray
 
 
 def check_conv_forward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
-    result = call(ctx, impl, "conv_forward", _conv_forward_args(problem), problem)
-    result = pair(ctx, "conv_forward", result, problem, "must return (Z, cache)")
+    finish = start(ctx, impl, "conv_forward", _conv_forward_args(problem), problem)
+    expected, bound = _conv_expected_forward(problem)  # while the target runs
+    result = pair(ctx, "conv_forward", finish(), problem, "must return (Z, cache)")
     actual = as_output(ctx, "conv_forward", "Z", result[0], problem.out_shape, problem)
-    expected, bound = _conv_expected_forward(problem)
     judge(ctx, "conv_forward", problem, [("Z", actual, expected, bound)])
 
 
@@ -114,7 +117,9 @@ def check_conv_backward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
     seed_cache = (problem.A_prev, problem.W, problem.b, problem.hparameters)
     args = _conv_forward_args(problem)
     cache = own_cache(ctx, impl, "conv_forward", args, seed_cache, problem, "conv_backward")
-    result = call(ctx, impl, "conv_backward", [("dZ", problem.dZ), ("cache", cache)], problem)
+    finish = start(ctx, impl, "conv_backward", [("dZ", problem.dZ), ("cache", cache)], problem)
+    expected, bounds = _conv_expected_backward(problem)  # while the target runs
+    result = finish()
     if not isinstance(result, tuple) or len(result) != 3:
         raise ConformanceFailure(
             "conv_backward",
@@ -123,25 +128,32 @@ def check_conv_backward(impl: Any, problem: ConvProblem, ctx: Context) -> None:
             problem,
             ctx.policy,
         )
-    A, W, b, dZ = (x.astype(np.float64) for x in (problem.A_prev, problem.W, problem.b, problem.dZ))
-    c_out = W.shape[3]
-    shapes = {"dA_prev": A.shape, "dW": W.shape, "db": (1, 1, 1, c_out)}
+    shapes = {
+        "dA_prev": problem.A_prev.shape,
+        "dW": problem.W.shape,
+        "db": (1, 1, 1, problem.W.shape[3]),
+    }
     actual = [
         as_output(ctx, "conv_backward", n, r, shapes[n], problem)
         for n, r in zip(shapes, result, strict=True)
     ]
+    judge(ctx, "conv_backward", problem, list(zip(shapes, actual, expected, bounds, strict=True)))
+
+
+def _conv_expected_backward(problem: ConvProblem) -> tuple[Any, list[np.ndarray]]:
+    """The oracle's ``(dA_prev, dW, db)`` and the allowed error of each."""
+    A, W, b, dZ = (x.astype(np.float64) for x in (problem.A_prev, problem.W, problem.b, problem.dZ))
     expected = oracle.conv_backward(dZ, A, W, b, problem.stride, problem.pad)
-    geometry = problem.geometry
-    dx_mag, dw_mag, db_mag = conv2d_backward(np.abs(dZ), np.abs(A), np.abs(W), geometry)
+    dx_mag, dw_mag, db_mag = conv2d_backward(np.abs(dZ), np.abs(A), np.abs(W), problem.geometry)
     dtype = working_dtype(problem.A_prev, problem.W, problem.b, problem.dZ)
-    f = W.shape[0]
+    f, c_out = W.shape[0], W.shape[3]
     n_positions = int(np.prod(problem.out_shape[:3]))
     bounds = [
         dot_bound(dx_mag, f * f * c_out, dtype),
         dot_bound(dw_mag, n_positions, dtype),
         dot_bound(db_mag.reshape(1, 1, 1, -1), n_positions, dtype),
     ]
-    judge(ctx, "conv_backward", problem, list(zip(shapes, actual, expected, bounds, strict=True)))
+    return expected, bounds
 
 
 def _pool_expected_forward(problem: PoolProblem) -> tuple[np.ndarray, np.ndarray | float]:
@@ -157,10 +169,10 @@ def check_pool_forward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
     if problem.mode not in ("max", "average"):
         _check_rejects_mode(impl, problem, ctx)
         return
-    result = call(ctx, impl, "pool_forward", _pool_forward_args(problem), problem)
-    result = pair(ctx, "pool_forward", result, problem, "must return (A, cache)")
+    finish = start(ctx, impl, "pool_forward", _pool_forward_args(problem), problem)
+    expected, bound = _pool_expected_forward(problem)  # while the target runs
+    result = pair(ctx, "pool_forward", finish(), problem, "must return (A, cache)")
     actual = as_output(ctx, "pool_forward", "A", result[0], problem.out_shape, problem)
-    expected, bound = _pool_expected_forward(problem)
     judge(ctx, "pool_forward", problem, [("A", actual, expected, bound)])
 
 
@@ -199,26 +211,40 @@ def run_pool_backward(
     impl: Any, problem: PoolProblem, ctx: Context, dA: np.ndarray | None = None
 ) -> np.ndarray:
     """The implementation's dA_prev for ``problem`` (optionally with another upstream ``dA``)."""
+    return _start_pool_backward(impl, problem, ctx, dA)()
+
+
+def _start_pool_backward(
+    impl: Any, problem: PoolProblem, ctx: Context, dA: np.ndarray | None = None
+) -> Callable[[], np.ndarray]:
+    """:func:`run_pool_backward`, started (see :func:`~refconv.conformance.guard.start`)."""
     dA = problem.dA if dA is None else dA
     seed_cache = (problem.A_prev, problem.hparameters)
     args = _pool_forward_args(problem)
     cache = own_cache(ctx, impl, "pool_forward", args, seed_cache, problem, "pool_backward")
-    result = call(
+    finish = start(
         ctx,
         impl,
         "pool_backward",
         [("dA", dA), ("cache", cache), ("mode", problem.mode)],
         problem,
     )
-    return as_output(ctx, "pool_backward", "dA_prev", result, problem.A_prev.shape, problem)
+    return lambda: as_output(
+        ctx, "pool_backward", "dA_prev", finish(), problem.A_prev.shape, problem
+    )
 
 
 def check_pool_backward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
-    actual = run_pool_backward(impl, problem, ctx)
-    bound = _pool_backward_bound(problem)
+    finish = _start_pool_backward(impl, problem, ctx)
+    bound = _pool_backward_bound(problem)  # while the target runs
     A, dA = problem.A_prev.astype(np.float64), problem.dA.astype(np.float64)
     geometry = problem.geometry
-    if problem.mode == "max" and ctx.policy != "torch" and ties.has_ties(A, geometry):
+    tied = problem.mode == "max" and ctx.policy != "torch" and ties.has_ties(A, geometry)
+    expected = (
+        None if tied else oracle.pool_backward(dA, A, problem.f, problem.stride, problem.mode)
+    )
+    actual = finish()
+    if tied:
         if ctx.policy == "all":
             # the notebook's convention, or else any subgradient (torch's rule included)
             notebook = ties.all_ties_gradient(A, geometry, dA)
@@ -236,7 +262,6 @@ def check_pool_backward(impl: Any, problem: PoolProblem, ctx: Context) -> None:
             lambda probe: run_pool_backward(impl, problem, ctx, probe),
         )
         return
-    expected = oracle.pool_backward(dA, A, problem.f, problem.stride, problem.mode)
     judge(ctx, "pool_backward", problem, [("dA_prev", actual, expected, bound)])
 
 
@@ -302,7 +327,7 @@ CHECKS: dict[str, Callable[[Any, Any, Context], None]] = {
 # --- the problems
 
 
-def _integer_inputs(problem: Any) -> st.SearchStrategy[Any]:
+def _integer_input(draw: Draw, problem: Any) -> Any:
     """Sometimes pass integer-valued input data as an integer array (the seed accepts ints).
 
     Only the layer input is converted, never the upstream gradient: an implementation that
@@ -311,17 +336,18 @@ def _integer_inputs(problem: Any) -> st.SearchStrategy[Any]:
     if isinstance(problem, (ConvProblem, PoolProblem)):
         A = problem.A_prev
         if A.dtype.kind == "f" and np.all(np.isfinite(A)) and np.all(A == np.round(A)):
-            convert = st.booleans()
-
-            def build(as_int: bool) -> Any:
-                if not as_int:
-                    return problem
+            if draw.boolean():
                 fields = dict(problem.__dict__)
                 fields["A_prev"] = A.astype(np.int64)
                 return type(problem)(**fields)
+    return problem
 
-            return convert.map(build)
-    return st.just(problem)
+
+@composite
+def _as_callers_pass_them(draw: Draw, base: st.SearchStrategy[Any]) -> Any:
+    """A problem of ``base``, its input sometimes as integers, in one of the memory layouts
+    real callers pass (Fortran order, negative strides, slices, read-only arrays)."""
+    return draw_input_layout(draw, _integer_input(draw, draw(base)))
 
 
 def problem_strategy(function: str) -> st.SearchStrategy[Any]:
@@ -333,15 +359,14 @@ def problem_strategy(function: str) -> st.SearchStrategy[Any]:
     base = {
         "zero_pad": lambda: strategies.pad_problems(max_batch=2, max_side=5),
         "conv_single_step": strategies.single_step_problems,
-        "conv_forward": lambda: strategies.conv_problems(**conv),
+        "conv_forward": lambda: strategies.conv_problems(**conv, gradient=False),
         "conv_backward": lambda: strategies.conv_problems(**conv),
-        "pool_forward": lambda: strategies.pool_problems(**pool),
+        "pool_forward": lambda: strategies.pool_problems(**pool, gradient=False),
         "pool_backward": lambda: strategies.pool_problems(**pool),
         "create_mask_from_window": strategies.window_problems,
         "distribute_value": strategies.distribute_problems,
     }[function]()
-    # Real callers pass views too (Fortran order, negative strides, slices, read-only arrays).
-    return base.flatmap(_integer_inputs).flatmap(strategies.with_input_layout)
+    return _as_callers_pass_them(base)
 
 
 SEED = Api(
