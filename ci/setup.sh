@@ -4,7 +4,7 @@
 #
 # 1. torch, the oracle, as a CPU build *before* anything else, so pip never resolves a
 #    multi-GB CUDA build on a CPU-only machine (REFCONV_TORCH: other pip arguments for it);
-# 2. refconv itself, editable, with the `test` extra;
+# 2. refconv itself, editable, with the `test` extra, byte-compiled;
 # 3. what the test suite needs outside Python: redis-server (the shared failure database
 #    test) and chromium (the HTML report test), from the OS packages when apt-get is there
 #    and we may use it; otherwise it says what to install (those two tests then skip, saying
@@ -21,6 +21,9 @@ if ! "$python" -c "import torch" >/dev/null 2>&1; then
     "$python" -m pip install --quiet ${REFCONV_TORCH:-torch --index-url https://download.pytorch.org/whl/cpu}
 fi
 "$python" -m pip install --quiet -e '.[test]'
+# Byte-compile refconv, as pip does for an installed wheel: an editable install otherwise
+# compiles its modules at every start where PYTHONDONTWRITEBYTECODE is set (~0.1 s a check).
+"$python" -m compileall -q refconv
 
 missing=()
 for tool in redis-server chromium; do

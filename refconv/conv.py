@@ -29,8 +29,10 @@ from refconv._windows import Geometry
 
 #: Working memory (bytes) of one chunk: its im2col columns plus the padded input rows they are
 #: read from. A chunk is a few examples, or a band of output rows of one large example; a single
-#: output row is always processed even if it exceeds this.
-CHUNK_BYTES = 16 * 2**20
+#: output row is always processed even if it exceeds this. 4 MiB rather than 16: the GEMM then
+#: reads columns the copy has just written to cache (conv forward went from 59-66% to 67-81% of
+#: NumPy's GEMM rate on the benchmark layers, paired measurements, README "Benchmarks").
+CHUNK_BYTES = 4 * 2**20
 #: Bound (bytes) on the extra memory of one call beyond its outputs: one chunk's working memory
 #: (chunks are freed before the next is made), with as much again for small temporaries and the
 #: allocator's slack.

@@ -38,7 +38,7 @@ def test_report_flags_missed_targets_and_memory_over_budget():
         "rounds": 3,
         "rows": [r.__dict__ | {"met": r.met} for r in rows],
         "gemm_share_target": 0.7,
-        "gemm_share_large": {"float64": 0.5},
+        "gemm_shares": [{"dtype": "float64", "shape": "conv large: batch 1", "share": 0.5}],
         "memory": [{"shape": "s", "call": "forward", "peak_extra": 10, "outputs": 1,
                     "budget": 5}],
         "chunk_budget": 4,

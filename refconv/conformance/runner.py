@@ -502,13 +502,15 @@ def run_all(
     else:
         if isinstance(options.get("database"), str):
             options["database"] = open_database(options["database"])
-        results = []
-        streams = _look_ahead(explorer, impl, names, options)
+        checked: dict[str, FunctionResult] = {}
+        order = apis.get(api).check_order(names)
+        streams = _look_ahead(explorer, impl, order, options)
         with oracle.single_threaded():
-            for name in names:
-                results.append(run_function(impl, name, ahead=streams.get(name), **options))
+            for name in order:
+                checked[name] = run_function(impl, name, ahead=streams.get(name), **options)
                 if finished is not None:
-                    finished(len(results), len(names))
+                    finished(len(checked), len(names))
+        results = [checked[name] for name in names]
     failed = {r.function for r in results if r.status in ("fail", "error")}
     for r in results:
         if r.failure is None:

@@ -35,6 +35,8 @@ Every public name is importable from :mod:`refconv.strategies`; the modules grou
 - ``refconv.strategies._values`` (private): argument validation, the value distributions
   (:func:`values`, :data:`VALUE_KINDS`) and the helpers that keep every problem within
   hypothesis's choice budget;
+- ``refconv.strategies._choices`` (private): ``composite``, whose ``draw`` also makes choices
+  directly (``draw.integer``, ``draw.bytes``...), skipping the strategy machinery;
 - ``refconv.strategies._layouts`` (private): memory layouts of an input array
   (:data:`LAYOUTS`, :func:`as_layout`, :func:`with_input_layout`).
 
@@ -55,11 +57,13 @@ keeps what the failure needs. (Hypothesis ranks an example with fewer drawn numb
 so when the failure needs, say, ``f = 2``, it may keep ``stride = 2`` because that makes the
 output, hence ``dZ``, 1x1.)
 
-*Within hypothesis's budget.* Hypothesis abandons an example after 8 KiB of choices, and every
-array element is a choice (9 bytes for a float). The largest default convolution would need
-about 2,000 elements, so the sizes are drawn one after the other, each range capped so that the
-rest of the problem still fits (``n_C_prev`` and ``n_C`` are drawn last and get smaller when the
-spatial sizes are large). Every maximum remains reachable and no example is thrown away.
+*Cheap to draw.* An array is one choice of bytes (1-3 per element, decoded onto the value
+kind's grid; zero bytes are zeros, so shrinking the bytes shrinks the values), and sizes are
+choices made directly on hypothesis's choice sequence (``_choices.composite``): a problem costs
+a dozen choices however large its arrays, about 1 ms to draw where drawing every element cost
+4-5 ms. Hypothesis abandons an example after 8 KiB of choices, so the sizes are still drawn one
+after the other, each range capped so that the rest of the problem fits; with the default
+maxima nothing is capped. Every maximum remains reachable and no example is thrown away.
 
 *Edges emphasised.* A quarter of the time the kernel size is the largest allowed, usually the
 whole (padded) input, where output-size arithmetic goes wrong.

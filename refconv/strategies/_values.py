@@ -5,7 +5,8 @@
   ``hypothesis.extra.numpy``.
 - The value distributions: :data:`VALUE_KINDS`, :func:`values` (re-exported by
   :mod:`refconv.strategies`) and :func:`_draw_values`, with which the problem strategies draw
-  each array inside their own ``@composite``.
+  each array inside their own ``composite`` (:mod:`._choices`): its kind, then all its values as
+  one choice of bytes (:func:`_decode`).
 - The choice budget: hypothesis's 8 KiB limit per example, what an array element costs, and
   :func:`_fitting_range`, which caps a size range so that the rest of a problem still fits.
 - :func:`_draw_kernel`: a kernel size, the largest allowed one time in four.
@@ -182,8 +183,10 @@ def values(
     Returns
     -------
     SearchStrategy[numpy.ndarray]
-        Arrays of ``shape`` and ``dtype``. Shrinks towards all zeros. Reports the kind drawn with
-        ``event("values: <kind>")`` (and ``"values: contains NaN"``).
+        Arrays of ``shape`` and ``dtype``, all values drawn as one choice of bytes (decoded onto
+        the kind's grid: hundredths for ``"normal"``). Shrinks towards all zeros, element by
+        element. Reports the kind drawn with ``event("values: <kind>")`` (and ``"values:
+        contains NaN"``).
     """
     return _values(_shape(shape), _float_dtype(dtype), _kinds(kinds), bool(allow_nan), "values")
 
@@ -191,13 +194,13 @@ def values(
 # --- the choice budget --------------------------------------------------------------------------
 #
 # Hypothesis stops an example after 8 KiB of recorded choices ("overrun": the example is thrown
-# away, and a strategy that overruns often fails the data_too_large health check). Every array
-# element is one choice: 9 bytes for a float, 11 for a "mixed" element (float + exponent), 2 for a
-# small integer. The largest default convolution (m=3, 7x7, 3 -> 3 channels, pad=3, f=1,
-# stride=1) would need about 2,000 elements, so the size ranges are drawn *one after the other*,
-# each capped so that the problem can still be completed within the budget with the smallest
-# remaining choices. Every maximum stays reachable (channels, drawn last, get fewer when the
-# spatial sizes are large), nothing is rejected, and no example overruns.
+# away, and a strategy that overruns often fails the data_too_large health check). An array is
+# one bytes choice of 1 (small_int), 2 (normal, relu) or 3 (mixed) bytes per element
+# (:data:`_KIND_BYTES`). The size ranges are drawn *one after the other*, each capped so that the
+# problem can still be completed within the budget with the smallest remaining choices: with
+# the default maxima (the largest convolution needs about 2,000 elements, 6 KiB at most) nothing
+# is ever capped, and larger maxima stay reachable too (channels, drawn last, get fewer when the
+# spatial sizes are large); nothing is rejected, and no example overruns.
 #
 # What a whole problem costs is computed next to its strategy (``_conv_bytes`` and
 # ``_pool_bytes`` in seed.py, a ``cost`` function in each strategy of functional.py).

@@ -51,6 +51,8 @@ class Api:
     layout : how 4-D arrays are laid out, "NHWC" or "NCHW" (reports show them so)
     unused_inputs : function -> problem arrays it does not read (reports leave them out)
     contract : the README section that states what is checked
+    oracle_free : functions whose check needs no oracle; they are checked first, while torch
+        loads (reports keep the order of ``functions``)
     """
 
     name: str
@@ -67,6 +69,15 @@ class Api:
     layout: str = "NHWC"
     unused_inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     contract: str = ""
+    oracle_free: tuple[str, ...] = ()
+
+    def check_order(self, names: Iterable[str]) -> list[str]:
+        """``names`` in the order they are checked: those needing no oracle first, each group
+        in the order given."""
+        names = list(names)
+        return [n for n in names if n in self.oracle_free] + [
+            n for n in names if n not in self.oracle_free
+        ]
 
     def has_forward(self, present: Iterable[str]) -> dict[str, bool]:
         """For each backward function: whether the target defines the forward feeding it."""
