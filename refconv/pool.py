@@ -195,12 +195,36 @@ def max_pool2d_forward(x: np.ndarray, geometry: Geometry) -> np.ndarray:
     xp = geometry.pad(x, value=-np.inf)
     n_h, n_w = geometry.out_shape
     out = np.empty((x.shape[0], n_h, n_w, x.shape[3]), dtype=x.dtype)
+    disjoint, _ = _disjoint(geometry)
 
     def work(block: slice) -> None:
-        _separable_max(xp[block], geometry, track=False, out=out[block])
+        if disjoint:  # every window's taps are its own: fold them directly
+            _running(np.maximum, _tap_views(_window_view(xp[block], geometry)), out[block])
+        else:
+            _separable_max(xp[block], geometry, track=False, out=out[block])
 
     for_each_block(x.shape[0], _example_bytes(xp), work)
     return out
+
+
+def _window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The windows of a padded block as a view ``(N, n_H, kh, n_W, kw, C)`` (no copy; writes
+    through it are safe only where windows do not overlap)."""
+    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
+    n_h, n_w = geometry.out_shape
+    s_n, s_h, s_w, s_c = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp,
+        (xp.shape[0], n_h, kh, n_w, kw, xp.shape[3]),
+        (s_n, sh * s_h, dh * s_h, sw * s_w, dw * s_w, s_c),
+        writeable=xp.flags.writeable,
+    )
+
+
+def _tap_views(windows: np.ndarray) -> list[np.ndarray]:
+    """Each tap of a window view, ``(N, n_H, n_W, C)``, in row-major order (torch's scan)."""
+    kh, kw = windows.shape[2], windows.shape[4]
+    return [windows[:, :, i, :, j] for i in range(kh) for j in range(kw)]
 
 
 def _disjoint(geometry: Geometry) -> tuple[bool, bool]:
@@ -250,18 +274,34 @@ def max_pool2d_backward(dy: np.ndarray, x: np.ndarray, geometry: Geometry) -> np
 
     def assign(block: slice) -> None:
         """Disjoint windows: each tap's cells get ``dy`` where the argmax is that tap, else 0."""
-        _, row_tap, col_tap = _argmax_block(xp[block], geometry)
         grad = dxp[block]
         if not tiled:
             grad.fill(0)
         dy_block = dy[block]
+        taps = _tap_views(_window_view(xp[block], geometry))
+        best = _running(np.maximum, taps)
+        if np.all(best > -np.inf):
+            # Each window's first maximal tap, in row-major order: torch's rule for numbers.
+            grads = _tap_views(_window_view(grad, geometry))
+            taken = None
+            for tap, tap_grad in zip(taps, grads, strict=True):
+                hit = np.equal(tap, best)
+                if taken is None:
+                    taken = hit.copy()
+                else:
+                    hit &= ~taken
+                    taken |= hit
+                np.multiply(dy_block, hit, out=tap_grad)
+            return
+        # a NaN or an all -inf window: the literal scan's taps
+        _, row_tap, col_tap = _argmax_block(xp[block], geometry)
         # One tap number per window (one comparison per tap below, instead of two and an and)
-        tap = row_tap.astype(np.intp) if kw * kh > 255 else row_tap
-        tap *= kw
-        tap += col_tap
+        number = row_tap.astype(np.intp) if kw * kh > 255 else row_tap
+        number *= kw
+        number += col_tap
         for i, rows in enumerate(row_taps):
             for j, cols in enumerate(col_taps):
-                np.multiply(dy_block, tap == i * kw + j, out=grad[:, rows, cols])
+                np.multiply(dy_block, number == i * kw + j, out=grad[:, rows, cols])
 
     def accumulate(block: slice, first_cells: np.ndarray) -> None:
         """Overlapping windows may pick the same cell: one bincount adds them (in float64)."""
