@@ -615,8 +615,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="instead, time refconv check on four targets (pipelined and on one core), profile "
         "where its work goes, and measure batch throughput with 1 and 2 workers "
-        "(refconv.bench_grading; uses --max-examples, --seed, --runs, --quick, --no-batch and "
-        "--json)",
+        "(refconv.bench_grading; uses --max-examples, --seed, --runs, --baseline, --quick, "
+        "--no-batch and --json)",
     )
     parser.add_argument(
         "--max-examples", type=_positive_int, default=100, help="with --grading: per function"
@@ -630,6 +630,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=3,
         help="with --grading: runs of each check command (the median counts; default 3)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        default=None,
+        help="with --grading: also time the refconv in DIR (e.g. a git worktree of an earlier "
+        "commit) in the same rounds",
     )
 
 

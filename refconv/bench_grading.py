@@ -101,8 +101,9 @@ ACTIVITIES = (
     "other",
 )
 
-#: What the start-up subprocess imports: what ``refconv check`` needs before it can work.
-STARTUP_CODE = "import refconv.conformance.session, refconv.oracle; import torch"
+#: What the start-up subprocess imports: what ``refconv check`` needs before it can work (it
+#: leaves as ``refconv check`` does, without tearing torch down).
+STARTUP_CODE = "import os, refconv.conformance.session, refconv.oracle, torch; os._exit(0)"
 
 
 class Ledger:
@@ -344,37 +345,53 @@ def profile_in_fresh_process(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def command_wall(
+#: How each timed command runs ``refconv check``: its extra option.
+MODES = {"pipeline": ["--pipeline"], "one core": ["--no-pipeline"], "baseline": []}
+
+
+def command_walls(
     spec: str | None,
     *,
-    pipeline: bool = True,
+    modes: Sequence[str] = ("pipeline", "one core"),
     max_examples: int = 100,
     seed: int = 0,
     runs: int = 3,
-) -> dict[str, Any]:
-    """Wall seconds of ``refconv check SPEC`` as a user runs it: a fresh process per run.
+    baseline: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Wall seconds of ``refconv check SPEC`` as a user runs it, a fresh process per run, in
+    each of ``modes`` (:data:`MODES`), one run of each mode per round so that the machine's
+    drift touches them alike.
 
-    Returns ``seconds`` (the median of ``runs``), ``runs`` (each run's seconds), and the last
-    run's ``verdicts`` and ``examples`` per function (from its ``--json`` report).
+    ``baseline``: a folder holding another refconv (e.g. ``git worktree add /tmp/old <commit>``)
+    that mode ``"baseline"`` runs instead, with its own default options.
+
+    Returns, per mode: ``seconds`` (the median of ``runs``), ``runs`` (each run's seconds), and
+    the last run's ``verdicts`` and ``examples`` per function (from its ``--json`` report).
     """
-    times = []
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    found: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        command = [sys.executable, "-m", "refconv", "check", *([spec] if spec else [])]
-        command += ["--max-examples", str(max_examples), "--seed", str(seed)]
-        command += ["--json", str(report), "--pipeline" if pipeline else "--no-pipeline"]
         for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run(command, capture_output=True, check=False)
-            times.append(time.perf_counter() - started)
-        document = json.loads(report.read_text())
-    results = document.get("results", [])
-    return {
-        "seconds": statistics.median(times),
-        "runs": times,
-        "verdicts": {r["function"]: r["status"] for r in results},
-        "examples": {r["function"]: r["examples"] for r in results},
-    }
+            for mode in modes:
+                report = Path(tmp) / f"{mode}.json"
+                command = [sys.executable, "-m", "refconv", "check", *([spec] if spec else [])]
+                command += ["--max-examples", str(max_examples), "--seed", str(seed)]
+                command += ["--json", str(report), *MODES[mode]]
+                cwd = baseline if mode == "baseline" else None
+                started = time.perf_counter()
+                subprocess.run(command, capture_output=True, check=False, cwd=cwd)
+                times[mode].append(time.perf_counter() - started)
+                found[mode] = json.loads(report.read_text()) if report.exists() else {}
+    walls = {}
+    for mode in modes:
+        results = found[mode].get("results", [])
+        walls[mode] = {
+            "seconds": statistics.median(times[mode]),
+            "runs": times[mode],
+            "verdicts": {r["function"]: r["status"] for r in results},
+            "examples": {r["function"]: r["examples"] for r in results},
+        }
+    return walls
 
 
 def _batch_options(max_examples: int, seed: int) -> list[str]:
@@ -446,13 +463,16 @@ def run(
     batch: bool = True,
     fresh: bool = True,
     runs: int = 3,
+    baseline: str | None = None,
 ) -> dict[str, Any]:
     """Time and profile :data:`TARGETS`, then (``batch``) measure the batch throughput.
 
     ``quick``: 10 examples, the correct_loops target only, one run of each command, a batch of
     two submissions. ``fresh``: profile each target in a new interpreter
     (:func:`profile_in_fresh_process`), else in this one (later targets then find torch and
-    hypothesis warm). ``runs``: runs of each command (the median counts).
+    hypothesis warm). ``runs``: runs of each command (the median counts). ``baseline``: a folder
+    with another refconv whose ``refconv check`` is timed in the same rounds (see
+    :func:`command_walls`).
     """
     import hypothesis
     import numpy
@@ -483,15 +503,14 @@ def run(
         "targets": [],
         "target_wall": TARGET_WALL,
         "target_share": TARGET_SHARE,
+        "baseline": baseline,
     }
     startup = startup_seconds()
     for label, spec in targets:
-        walls = {
-            mode: command_wall(
-                spec, pipeline=mode == "pipeline", max_examples=max_examples, seed=seed, runs=runs
-            )
-            for mode in ("pipeline", "one core")
-        }
+        modes = ("pipeline", "one core", *(("baseline",) if baseline else ()))
+        walls = command_walls(
+            spec, modes=modes, max_examples=max_examples, seed=seed, runs=runs, baseline=baseline
+        )
         profiler = profile_in_fresh_process if fresh else profile_target
         profile = profiler(spec, max_examples=max_examples, seed=seed, startup=startup)
         wall = walls["pipeline"]["seconds"]
@@ -531,17 +550,26 @@ def format_report(document: dict[str, Any]) -> str:
         f"{machine['loadavg']} at start, {machine.get('loadavg_end')} at end",
         "versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
     ]
-    lines += ["", f"refconv check TARGET, median of {document['runs']} run(s) each:"]
+    baseline = document.get("baseline")
+    lines += [
+        "",
+        f"refconv check TARGET, a fresh process per run, median of {document['runs']} run(s) "
+        "of each, the modes alternating:",
+    ]
+    if baseline:
+        lines.append(f"  (baseline: the refconv in {baseline}, its default options)")
     lines.append(
-        f"  {'target':<20} {'pipeline':>9} {'one core':>9}  same results  "
-        "share inside the target's own code"
+        f"  {'target':<20} {'pipeline':>9} {'one core':>9}"
+        + (f" {'baseline':>9}" if baseline else "")
+        + "  same results  share inside the target's own code"
     )
     for t in document["targets"]:
         commands = t["commands"]
         lines.append(
             f"  {t['label']:<20} {commands['pipeline']['seconds']:8.2f}s "
-            f"{commands['one core']['seconds']:8.2f}s  {'yes' if t['same_results'] else 'NO':<12}  "
-            f"{t['command_share']:.1%}"
+            f"{commands['one core']['seconds']:8.2f}s"
+            + (f" {commands['baseline']['seconds']:8.2f}s" if baseline else "")
+            + f"  {'yes' if t['same_results'] else 'NO':<12}  {t['command_share']:.1%}"
         )
     vectorised = [t for t in document["targets"] if t["label"] in ("refconv", "correct_vectorised")]
     for t in vectorised:
@@ -608,6 +636,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runs", type=_positive_int, default=3, help="runs of each command (the median counts)"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also time the refconv in DIR (e.g. a git worktree of an earlier commit)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the measurements as JSON")
 
 
@@ -619,6 +652,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         quick=getattr(args, "quick", False),
         batch=not getattr(args, "no_batch", False),
         runs=getattr(args, "runs", None) or 3,
+        baseline=getattr(args, "baseline", None),
     )
     print(format_report(document))
     if getattr(args, "json", None):

@@ -308,7 +308,7 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
 
             # Forked first, with little imported yet: torch imports there while the judge
             # imports the checker and loads the target.
-            stack.enter_context(serve())
+            pipelined = _helper(stack, serve) is not None or oracle.name() != "torch"
         try:
             from refconv.conformance import apis, session  # noqa: F401 - before the fork below
             from refconv.conformance.runner import open_database
@@ -323,7 +323,7 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
 
             # Forked before the judge starts threads of its own (the executor's output drain),
             # so that it holds none of their locks; it draws the problems ahead of the judge.
-            explorer = stack.enter_context(Explorer())
+            explorer = _helper(stack, Explorer)
         settings = {
             "max_examples": args.max_examples,
             "seed": args.seed,
@@ -336,6 +336,16 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
         spec = args.target if args.target is not None else DEFAULT_TARGETS[chosen or "seed"]
         names = tuple(name for functions in API_FUNCTIONS.values() for name in functions)
         return _load_and_check(args, scheme, outcome, spec, names, settings, explorer)
+
+
+def _helper(stack: contextlib.ExitStack, start: Any) -> Any:
+    """A helper process of the pipeline, entered on ``stack``; None if it cannot be started
+    (a process limit, no fork): the judge then does that work itself, same report."""
+    try:
+        return stack.enter_context(start())
+    except OSError as exc:
+        print(f"refconv check: checking on one core ({exc})", file=sys.stderr)
+        return None
 
 
 def _cannot_run(outcome: dict[str, Any], exc: Exception) -> int:

@@ -89,10 +89,11 @@ JUDGE = textwrap.dedent(
         code = cli.main(argv)
     except SystemExit as exc:
         code = exc.code
+    report = json.load(open(argv[argv.index("--json") + 1]))
     facts = {
         "exit": code,
         "wired": wired,
-        "oracle": oracle.describe(),
+        "oracle": report["versions"]["oracle"],  # (oracle.describe() here would import torch)
         "judge_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "children_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
         "torch_modules": sorted(m for m in sys.modules if m.split(".")[0] == "torch"),
@@ -135,10 +136,13 @@ def _descendants(root: int) -> dict[int, int]:
 
 
 ROLES = {
-    0: "judge (refconv check: hypothesis, oracle, tolerance, reports)",
+    0: "judge (refconv check: tolerance, reports, talks to the others)",
     1: "executor (serve.py, started by the judge)",
     2: "executor's child in its pid namespace (imports and runs the target)",
 }
+#: A process forked by the judge (same command line): with --pipeline, the explorer
+#: (hypothesis drawing problems) and, with the torch oracle, the oracle process (torch).
+HELPER = "judge's helper, forked (explorer: hypothesis; oracle process: torch)"
 
 
 def _command(pid: int, depth: int) -> str:
@@ -147,6 +151,8 @@ def _command(pid: int, depth: int) -> str:
     except OSError:
         return "?"
     words = [Path(w.decode(errors="replace")).name for w in raw[:3] if w]
+    if depth == 1 and "serve.py" not in words:
+        return HELPER
     return ROLES.get(depth, " ".join(words))
 
 

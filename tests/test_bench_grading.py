@@ -80,24 +80,42 @@ def test_a_failing_target_is_shrunk_and_diagnosed():
 
 def test_the_command_is_timed_with_and_without_the_pipeline_with_the_same_results():
     spec = TARGETS["correct_vectorised"]
-    piped = bench_grading.command_wall(spec, pipeline=True, max_examples=2, runs=2)
-    alone = bench_grading.command_wall(spec, pipeline=False, max_examples=2, runs=1)
+    walls = bench_grading.command_walls(spec, max_examples=2, runs=2)
+    piped, alone = walls["pipeline"], walls["one core"]
     assert len(piped["runs"]) == 2 and min(piped["runs"]) <= piped["seconds"] <= max(piped["runs"])
     assert piped["seconds"] > 0 and alone["seconds"] > 0
     assert piped["verdicts"] == alone["verdicts"] and set(piped["verdicts"].values()) == {"pass"}
     assert piped["examples"] == alone["examples"]
 
 
+def test_a_baseline_checkout_is_timed_in_the_same_rounds(tmp_path):
+    import shutil
+
+    baseline = tmp_path / "old"
+    baseline.mkdir()
+    shutil.copytree(bench_grading._ZOO.parent.parent / "refconv", baseline / "refconv")
+    walls = bench_grading.command_walls(
+        TARGETS["correct_vectorised"],
+        modes=("one core", "baseline"),
+        max_examples=2,
+        runs=1,
+        baseline=str(baseline),
+    )
+    assert walls["baseline"]["verdicts"] == walls["one core"]["verdicts"]
+
+
 def test_quick_run_from_args_prints_and_writes_json(tmp_path, capsys, monkeypatch):
     # One submission per batch run; the profile in this process, start-up not re-measured, the
-    # commands not run (command_wall has its own test).
+    # commands not run (command_walls has its own test).
     monkeypatch.setattr(bench_grading, "BATCH_FILES", ("correct_vectorised.py",))
     monkeypatch.setattr(bench_grading, "startup_seconds", lambda: 0.5)
     monkeypatch.setattr(bench_grading, "profile_in_fresh_process", bench_grading.profile_target)
     monkeypatch.setattr(
         bench_grading,
-        "command_wall",
-        lambda spec, **kw: {"seconds": 1.0, "runs": [1.0], "verdicts": {}, "examples": {}},
+        "command_walls",
+        lambda spec, modes, **kw: {
+            m: {"seconds": 1.0, "runs": [1.0], "verdicts": {}, "examples": {}} for m in modes
+        },
     )
     out = tmp_path / "grading.json"
     args = argparse.Namespace(max_examples=2, seed=0, quick=True, no_batch=False, json=str(out))

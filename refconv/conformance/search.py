@@ -13,8 +13,8 @@ test answers until its first failure: the look-ahead explorer
 (:mod:`refconv.conformance.lookahead`) relies on it to draw problems in another process before
 the judge has judged them.
 
-This module is refconv's only contact with hypothesis's internal engine API (tested against
-the versions pyproject.toml admits).
+This module and :mod:`refconv.strategies._choices` are refconv's only contact with hypothesis's
+internal API; pyproject.toml admits the versions it was tested against (6.131 to 6.170).
 """
 
 from __future__ import annotations
@@ -82,7 +82,10 @@ def _without_local_constants() -> Iterator[None]:
     so far (not installed in site-packages): which problems a seed draws would then depend on
     how refconv was installed and on what was imported before the search. Searches draw from
     hypothesis's global constants only, the same in every process."""
-    collect = providers._get_local_constants
+    collect = getattr(providers, "_get_local_constants", None)
+    if collect is None:  # a hypothesis from before local constants: nothing to turn off
+        yield
+        return
     providers._get_local_constants = lambda: providers.Constants()
     providers.CONSTANTS_CACHE.cache.clear()
     try:
@@ -90,6 +93,15 @@ def _without_local_constants() -> Iterator[None]:
     finally:
         providers._get_local_constants = collect
         providers.CONSTANTS_CACHE.cache.clear()
+
+
+def _runner_attribute(runner: Any, *names: str) -> Any:
+    """The first of ``names`` the engine has (hypothesis renamed some between versions, e.g.
+    ``interesting_examples`` -> ``interesting_test_cases`` in 6.16x)."""
+    for name in names:
+        if hasattr(runner, name):
+            return getattr(runner, name)
+    raise RuntimeError(f"this hypothesis has none of {names}: see pyproject.toml's range")
 
 
 def engine_settings(max_examples: int, database: Any) -> settings:
@@ -151,16 +163,15 @@ def search(
     with _shrink_budget(shrink_seconds), _without_local_constants():
         runner.run()
     failure = None
-    if runner.interesting_examples:
-        smallest = min(
-            runner.interesting_examples.values(),
-            key=lambda result: sort_key(result.nodes),
-        )
+    interesting = _runner_attribute(runner, "interesting_test_cases", "interesting_examples")
+    if interesting:
+        smallest = min(interesting.values(), key=lambda result: sort_key(result.nodes))
         failure = failures.get(choices_key(smallest.choices))
         if failure is None:  # never seen: fail closed rather than report a pass
             raise RuntimeError("the search lost the failure it shrank to")
     note_statistics(runner.statistics)  # for hypothesis's own statistics reporting
-    return SearchResult(failure, dict(runner.statistics), runner.valid_examples)
+    valid = _runner_attribute(runner, "valid_test_cases", "valid_examples")
+    return SearchResult(failure, dict(runner.statistics), valid)
 
 
 __all__ = ["PHASES", "SearchResult", "engine_settings", "search"]
