@@ -22,6 +22,7 @@ from refconv.conformance.checks import ConformanceFailure
 from refconv.conformance.lookahead import Explorer, Job
 from refconv.conformance.runner import run_function
 from refconv.conformance.search import search
+from tests.test_reproducible import without_timings
 
 ZOO = Path(__file__).parent / "zoo"
 
@@ -44,14 +45,6 @@ STATEFUL = textwrap.dedent(
         return refconv.conv_backward(dZ, cache)
     """
 )
-
-
-def without_timings(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k != "seconds"}
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
 
 
 def check(target: Path | None, tmp_path: Path, *options: str) -> tuple[int, dict[str, Any]]:
@@ -164,3 +157,34 @@ def test_a_dead_explorer_leaves_the_judge_to_search_itself():
         )
     assert alone.status == ahead.status == "pass"
     assert alone.examples == ahead.examples
+
+
+def test_a_problem_drawn_twice_ahead_is_judged_once():
+    """Two draws can be the same problem (different choices, same decoded values): the search
+    judges it once, so the judge must too, else the target would see an extra call."""
+    import copy
+    import types
+
+    import refconv
+    from refconv.conformance.lookahead import Ahead
+
+    drawn: list[Any] = []
+    search(apis.api_of("zero_pad").problems("zero_pad"), drawn.append, max_examples=3, seed=4)
+    problems = [drawn[0], drawn[1], copy.deepcopy(drawn[0]), drawn[2], copy.deepcopy(drawn[1])]
+    calls = []
+
+    def zero_pad(X, pad):
+        calls.append(1)
+        return refconv.zero_pad(X, pad)
+
+    class Stream:
+        def judge(self, verdict):
+            for problem in problems:
+                verdict(problem)
+            return Ahead(complete=True, statistics={})
+
+    result = run_function(
+        types.SimpleNamespace(zero_pad=zero_pad), "zero_pad", use_corpus=False, ahead=Stream()
+    )
+    assert result.status == "pass" and result.examples == 5
+    assert len(calls) == 3

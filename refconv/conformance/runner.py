@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 from hypothesis.statistics import collector
@@ -56,8 +57,32 @@ class _StopSearch(BaseException):
 
 
 def _problem_key(problem: Any) -> bytes:
-    """A digest of a problem's content (problems are refconv's own dataclasses of arrays)."""
-    return hashlib.sha256(pickle.dumps(problem, protocol=4)).digest()
+    """A digest of a problem's content: what the target is handed. Arrays count by dtype,
+    shape, strides, writeability and values (two arrays with the same values in another memory
+    layout are another problem); anything else by type and ``repr``. Problems are refconv's
+    own dataclasses, built the same way each time."""
+    digest = hashlib.blake2b(digest_size=20)
+
+    def add(value: Any) -> None:
+        if isinstance(value, np.ndarray):
+            layout = (value.dtype.str, value.shape, value.strides, value.flags.writeable)
+            digest.update(repr(layout).encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, (tuple, list)):
+            digest.update(f"{type(value).__name__}({len(value)})".encode())
+            for item in value:
+                add(item)
+        elif isinstance(value, dict):
+            digest.update(f"dict({len(value)})".encode())
+            for key, item in value.items():
+                add(key)
+                add(item)
+        else:
+            digest.update(f"{type(value).__qualname__}:{value!r};".encode())
+
+    add(type(problem).__qualname__)
+    add(dict(problem.__dict__))
+    return digest.digest()
 
 
 def problem_strategy(function: str) -> st.SearchStrategy[Any]:
@@ -184,32 +209,17 @@ class _Verdicts:
     def __init__(self, judge: Callable[[Any], list[tuple[str, str]]]) -> None:
         self._judge = judge
         self._seen: dict[bytes, ConformanceFailure | list[tuple[str, str]]] = {}
-        self._unkeyed: list[tuple[Any, ConformanceFailure | list[tuple[str, str]]]] = []
-
-    def _judged(self, problem: Any) -> ConformanceFailure | list[tuple[str, str]]:
-        try:
-            return self._judge(problem)
-        except ConformanceFailure as failure:
-            return failure
-
-    def ahead(self, problem: Any) -> list[tuple[str, str]]:
-        """Judge a problem drawn ahead; its key is computed only if a search asks for verdicts
-        (most checks pass, and never do)."""
-        seen = self._judged(problem)
-        self._unkeyed.append((problem, seen))
-        if isinstance(seen, ConformanceFailure):
-            raise seen
-        return seen
 
     def verdict(self, problem: Any, key: bytes | None = None) -> list[tuple[str, str]]:
         """The advice of ``problem`` (judged now, or before); raise its failure."""
-        for earlier, seen in self._unkeyed:
-            self._seen.setdefault(_problem_key(earlier), seen)
-        self._unkeyed.clear()
         key = key if key is not None else _problem_key(problem)
         seen = self._seen.get(key)
         if seen is None:
-            seen = self._seen[key] = self._judged(problem)
+            try:
+                seen = self._judge(problem)
+            except ConformanceFailure as failure:
+                seen = failure
+            self._seen[key] = seen
         if isinstance(seen, ConformanceFailure):
             raise seen
         return seen
@@ -340,7 +350,8 @@ def run_function(
             judged_ahead: list[list[tuple[str, str]]] = []
 
             def judge_ahead(problem: Any) -> None:
-                judged_ahead.append(verdicts.ahead(problem))
+                # (two draws can be the same problem: judged once, as the search would)
+                judged_ahead.append(verdicts.verdict(problem))
                 if progress is not None and len(judged_ahead) % 10 == 0:
                     progress(function, replayed + len(judged_ahead))
 
