@@ -171,8 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="processes: for one target, its functions are checked N at a time (default: 1; "
-        "same report as a sequential run); for a folder, N submissions at a time, each "
-        "single-process (default: one per core)",
+        "same report as a sequential run; each process imports torch, so on two cores the "
+        "default --pipeline is faster); for a folder, N submissions at a time, each on one core "
+        "(default: one per core)",
     )
     check.add_argument(
         "--timeout",

@@ -594,9 +594,6 @@ def _init_worker(impl: Any, loader: Callable[[], Any] | None, options: dict[str,
     from refconv.conformance.isolation import kill_all_executors
 
     multiprocessing.util.Finalize(None, kill_all_executors, exitpriority=10)
-    if "torch" in sys.modules:
-        # The processes are the parallelism: torch's own threads would oversubscribe the cores.
-        sys.modules["torch"].set_num_threads(1)
     _WORKER.update(impl=impl, options=options)
 
 
@@ -619,7 +616,9 @@ def _check_in_worker(function: str) -> FunctionResult:
     if "error" in _WORKER:
         message = f"checker error: the worker process could not load the target: {_WORKER['error']}"
         return FunctionResult(function, "error", message=message)
-    result = run_function(_WORKER["impl"], function, **_WORKER["options"])
+    # The processes are the parallelism: torch on one thread (as in run_all), whenever it loads.
+    with oracle.single_threaded():
+        result = run_function(_WORKER["impl"], function, **_WORKER["options"])
     failure = result.failure
     if failure is not None:
         # The user's traceback is already text in failure.details; the diagnosis is done.
