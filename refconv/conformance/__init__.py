@@ -8,7 +8,14 @@
   prints, mutation become failures) and the failure type;
 - :mod:`~refconv.conformance.ties`: what each max-pooling tie policy accepts;
 - :mod:`~refconv.conformance.tolerance`: the error bound a correct implementation stays within;
-- :mod:`~refconv.conformance.runner`: hypothesis drives the checks, shrinks the first failure;
+- :mod:`~refconv.conformance.runner`: hypothesis drives the checks, shrinks the first failure,
+  caching each problem's verdict; :mod:`~refconv.conformance.search`: one search, hypothesis's
+  engine driven directly; :mod:`~refconv.conformance.lookahead`: the explorer process that
+  draws problems ahead of the judge (``refconv check --pipeline``, with
+  :mod:`refconv.oracle_process`, torch in a process of its own);
+- :mod:`~refconv.conformance.calls` and :mod:`~refconv.conformance.isolation`: the target in
+  this process (trusted code) or in the executor (a user's), a call started while the judge
+  works;
 - :mod:`~refconv.conformance.diagnose`: the diagnosis engine (confirmation on fresh values)
   and the seed API's bug models;
 - :mod:`~refconv.conformance.target`: loads a ``.py``, ``.ipynb`` or module to check;
