@@ -355,12 +355,21 @@ def run_function(
                 if progress is not None and len(judged_ahead) % 10 == 0:
                     progress(function, replayed + len(judged_ahead))
 
+            ahead_started = time.perf_counter()
             found = ahead.judge(judge_ahead)
+            ahead_seconds = time.perf_counter() - ahead_started
         if found is not None and found.complete and not found.failed:
             count[0] += len(judged_ahead)
             for topic, text in (item for judged in judged_ahead for item in judged):
                 advice.setdefault(topic, text)
-            engine = found.statistics
+            # The explorer's statistics, with the generate phase's seconds as this check spent
+            # them (judging; the drawing ran alongside, in the explorer).
+            engine = dict(found.statistics)
+            if "generate-phase" in engine:
+                engine["generate-phase"] = {
+                    **engine["generate-phase"],
+                    "duration-seconds": ahead_seconds,
+                }
         else:
             with with_reporter(lambda message: None):
                 result = search(
