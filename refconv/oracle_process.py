@@ -19,18 +19,18 @@ imports torch and carries on in its own process: the verdicts are still torch's.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
 import signal
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 from refconv import oracle
+from refconv._processes import process_context
 
 #: Seconds the judge waits for one answer before taking over in its own process (the import
 #: included; a tiny call takes a millisecond).
 ANSWER_TIMEOUT = 300.0
+
 
 def _serve(connection: Any) -> None:
     """The helper: import torch, warm it up, answer calls until the judge closes the pipe."""
@@ -63,8 +63,7 @@ class OracleProcess(oracle.Oracle):
     name = "torch"
 
     def __init__(self) -> None:
-        method = "fork" if sys.platform != "darwin" and hasattr(os, "fork") else "spawn"
-        context = multiprocessing.get_context(method)
+        context = process_context()
         self._connection, theirs = context.Pipe()
         self._process = context.Process(
             target=_serve, args=(theirs,), name="refconv-oracle", daemon=True

@@ -11,7 +11,7 @@ executor. When every problem passes, the search's result is known without runnin
 judge. When one fails, the judge runs the search itself: its verdicts are cached by problem
 content (``runner._Verdicts``), so the target is called for the shrinking steps only, and sees
 exactly the calls, in the order, of a check without look-ahead. The report is the same either
-way (``tests/test_lookahead.py``).
+way (``tests/test_pipeline.py``).
 
 Look-ahead pays when the judge has a second core to itself: ``refconv check`` on one target
 uses it; a batch does not (its submissions are the parallelism), nor do checks with an example
@@ -20,7 +20,6 @@ database (whose replay a search also edits).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import signal
@@ -30,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from refconv._processes import process_context
 from refconv.conformance.guard import ConformanceFailure
 
 
@@ -128,15 +128,14 @@ class Explorer:
     """A helper process drawing problems ahead of the judge (see the module docstring).
 
     It starts idle, as early as possible: forked before the judge starts threads of its own
-    (the torch import, see :func:`refconv.oracle.prepare`), so that it holds none of their
-    locks; :meth:`assign` then gives it the searches to run, and :meth:`stream` each function's
-    problems. Fork where it is safe (the process starts in milliseconds with everything
-    imported), spawn elsewhere. Use as a context manager, or :meth:`close` it.
+    (the executor's output drain, torch's thread pool), so that it holds none of their locks;
+    :meth:`assign` then gives it the searches to run, and :meth:`stream` each function's
+    problems. Started as :func:`refconv._processes.process_context` says (forked, it starts in
+    milliseconds with everything imported). Use as a context manager, or :meth:`close` it.
     """
 
     def __init__(self) -> None:
-        method = "fork" if sys.platform != "darwin" and hasattr(os, "fork") else "spawn"
-        context = multiprocessing.get_context(method)
+        context = process_context()
         receiving, sending = context.Pipe(duplex=False)
         jobs_in, self._jobs_out = context.Pipe(duplex=False)
         self._queues: dict[str, queue.Queue[tuple[Any, ...]]] = {}

@@ -13,7 +13,6 @@ import hashlib
 import multiprocessing
 import multiprocessing.util
 import pickle
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,6 +25,7 @@ from hypothesis.reporting import with_reporter
 from hypothesis.statistics import collector
 
 from refconv import oracle
+from refconv._processes import process_context
 from refconv.conformance import apis
 from refconv.conformance.calls import RemoteError
 from refconv.conformance.checks import check
@@ -569,16 +569,6 @@ def _look_ahead(
 # one target's functions in several processes
 
 
-def _start_method() -> str:
-    """``fork`` where it is safe: workers inherit the loaded implementation, torch and the
-    checker, start in milliseconds and never re-run a submission's top-level code. ``spawn`` on
-    macOS (forking a process that uses system frameworks may crash) and where there is no fork.
-    """
-    if sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods():
-        return "fork"
-    return "spawn"
-
-
 #: State of a worker process of :func:`_run_in_processes`, set once by :func:`_init_worker`.
 _WORKER: dict[str, Any] = {}
 
@@ -650,14 +640,14 @@ def _run_in_processes(
     finished: Callable[[int, int], None] | None,
     options: dict[str, Any],
 ) -> list[FunctionResult]:
-    method = _start_method()
+    context = process_context()
     options = {key: value for key, value in options.items() if key != "progress"}
     # With fork the initializer's arguments are inherited, never pickled: impl may be anything.
-    initargs = (impl if method == "fork" else None, loader, options)
+    initargs = (impl if context.get_start_method() == "fork" else None, loader, options)
     results: dict[str, FunctionResult] = {}
     with ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context(method),
+        mp_context=context,
         initializer=_init_worker,
         initargs=initargs,
     ) as pool:
