@@ -333,10 +333,7 @@ def _check_one(args: argparse.Namespace, scheme: Any, outcome: dict[str, Any]) -
             "strict": args.strict,
             "database": database if (args.workers or 1) == 1 else args.database,
         }
-        chosen = _chosen_api(args, scheme)
-        spec = args.target if args.target is not None else DEFAULT_TARGETS[chosen or "seed"]
-        names = tuple(name for functions in API_FUNCTIONS.values() for name in functions)
-        return _load_and_check(args, scheme, outcome, spec, names, settings, explorer)
+        return _load_and_check(args, scheme, outcome, settings, explorer)
 
 
 def _helper(stack: contextlib.ExitStack, start: Any) -> Any:
@@ -371,8 +368,6 @@ def _load_and_check(
     args: argparse.Namespace,
     scheme: Any,
     outcome: dict[str, Any],
-    spec: str | None,
-    names: tuple[str, ...],
     settings: dict[str, Any],
     explorer: Any,
 ) -> int:
@@ -384,6 +379,8 @@ def _load_and_check(
     from refconv.conformance.target import TargetLoadError
 
     chosen = _chosen_api(args, scheme)
+    spec = args.target if args.target is not None else DEFAULT_TARGETS[chosen or "seed"]
+    names = tuple(name for functions in API_FUNCTIONS.values() for name in functions)
     try:
         target = IsolatedTarget(spec, names=names, config=_executor_config(args))
     except TargetLoadError as exc:
@@ -717,4 +714,3 @@ def run() -> None:
         except (OSError, ValueError):  # a closed pipe or stream
             pass
     os._exit(code)
-
