@@ -9,6 +9,7 @@ the report can only be the same if the call sequence is.
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -98,7 +99,7 @@ def _drawn(function: str, seed: int, fail_at: int | None = None) -> list[bytes]:
     seen: list[bytes] = []
 
     def test(problem: Any) -> None:
-        seen.append(__import__("pickle").dumps(problem))
+        seen.append(pickle.dumps(problem))
         if fail_at is not None and len(seen) == fail_at:
             raise ConformanceFailure(function, "value", "planted", problem)
 
@@ -136,9 +137,7 @@ def test_the_explorer_streams_what_the_search_draws():
     with Explorer() as explorer:
         explorer.assign([Job("zero_pad", 40, 1)])
         seen: list[bytes] = []
-        ahead = explorer.stream("zero_pad").judge(
-            lambda p: seen.append(__import__("pickle").dumps(p))
-        )
+        ahead = explorer.stream("zero_pad").judge(lambda p: seen.append(pickle.dumps(p)))
     assert ahead.complete and not ahead.failed
     assert seen == expected
     assert ahead.statistics["generate-phase"]["test-cases"]

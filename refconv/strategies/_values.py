@@ -121,7 +121,7 @@ def _draw_values(
     allow_nan: bool,
     label: str,
 ) -> np.ndarray:
-    """_Draw one array: its kind first (reported as ``event(f"{label}: {kind}")``), then values.
+    """Draw one array: its kind first (reported as ``event(f"{label}: {kind}")``), then values.
 
     All the values are one choice of bytes, decoded by :func:`_decode`: drawing costs one
     choice however large the array, and hypothesis shrinks the bytes towards zero, i.e. the

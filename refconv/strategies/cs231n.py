@@ -23,7 +23,7 @@ from refconv.strategies._choices import Draw, composite
 from refconv.strategies._values import VALUE_KINDS, values
 
 
-def _side(draw: Draw, kernel: int, stride: int, pad: int, max_out: int, name: str) -> int:
+def _side(draw: Draw, kernel: int, stride: int, pad: int, max_out: int) -> int:
     """An input size along one axis at which ``kernel``/``stride``/``pad`` divide exactly."""
     # the smallest output size whose input size is at least 1
     low = max(1, 1 - (-(2 * pad + 1 - kernel) // stride) if 2 * pad + 1 > kernel else 1)
@@ -61,8 +61,8 @@ def _conv_problems(
     pad = draw.integer(0, max_pad)
     hh = draw.integer(1, max_kernel)
     ww = draw.integer(1, max_kernel)
-    height = _side(draw, hh, stride, pad, max_out, "H")
-    width = _side(draw, ww, stride, pad, max_out, "W")
+    height = _side(draw, hh, stride, pad, max_out)
+    width = _side(draw, ww, stride, pad, max_out)
     _events(stride, (hh, ww), height, width)
     event("pad == 0" if pad == 0 else "pad > 0")
     x = draw(values((n, c, height, width), kinds=VALUE_KINDS), label="x")
@@ -102,8 +102,8 @@ def _pool_problems(
     stride = draw.integer(1, max_stride)
     ph = draw.integer(1, max_kernel)
     pw = draw.integer(1, max_kernel)
-    height = _side(draw, ph, stride, 0, max_out, "H")
-    width = _side(draw, pw, stride, 0, max_out, "W")
+    height = _side(draw, ph, stride, 0, max_out)
+    width = _side(draw, pw, stride, 0, max_out)
     _events(stride, (ph, pw), height, width)
     # small integers first: tied maxima are where max-pool backward conventions differ
     kinds = ("small_int", "normal", "relu", "mixed")
